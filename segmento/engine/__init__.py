@@ -1,0 +1,1 @@
+"""Rule model, rule forms (JSON, DSL), validation, evaluation and the plugin interface."""

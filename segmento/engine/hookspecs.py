@@ -1,0 +1,97 @@
+"""Hook specifications of segmento's plugin interface.
+
+A plugin is a module or object with functions marked ``@hookimpl`` and named like the
+specifications below. Installed packages announce plugins in the ``segmento``
+entry-point group::
+
+    [options.entry_points]
+    segmento =
+        loyalty = segmento_loyalty.plugin
+
+Every hook is called once, when the registry is built (``segmento.engine.registry``),
+and every plugin's result is collected; no hook stops at the first result. Two plugins
+that claim the same name (a type, an operator, a field, an event kind, a target, or an
+operator implementation for one target) make the registry raise ``PluginError``
+naming both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from segmento.engine.catalog import EventSpec, FieldSpec
+    from segmento.engine.operators import OperatorSpec
+    from segmento.engine.types import FieldType
+
+PROJECT_NAME = "segmento"
+ENTRY_POINT_GROUP = "segmento"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# --- vocabulary: what rules may say ---------------------------------------------------
+
+
+@hookspec
+def segmento_field_types() -> Sequence[FieldType]:
+    """Return the field types this plugin adds.
+
+    Called once while the registry is built. A type lists the operators it allows;
+    those operators must be registered too, by this plugin or another.
+    """
+
+
+@hookspec
+def segmento_operators() -> Sequence[OperatorSpec]:
+    """Return the operators this plugin adds.
+
+    An operator with ``negates`` set needs no implementation of its own: every target
+    compiles it as the complement of the operator it names.
+    """
+
+
+@hookspec
+def segmento_fields() -> Sequence[FieldSpec]:
+    """Return the profile fields this plugin adds to the catalog.
+
+    A segment type plugin (shopping habits, interests, status, ...) is mostly this list.
+    """
+
+
+@hookspec
+def segmento_events() -> Sequence[EventSpec]:
+    """Return the event kinds that behavioural conditions may count."""
+
+
+# --- targets: how rules run -----------------------------------------------------------
+
+
+@hookspec
+def segmento_operator_implementations(target: str) -> Mapping[str, Callable[..., Any]] | None:
+    """Return implementations of positive operators for ``target``, keyed by operator name.
+
+    Called once per target name known to the registry (``memory``, ``sql``, and every
+    target a ``segmento_compilers`` result adds). Return ``None`` for a target the plugin
+    does not support; rules that use its operators then fail to compile for that
+    target with an ``UnsupportedError`` naming the operator.
+
+    The signature of an implementation depends on the target:
+
+    - ``memory``: ``(value_in_profile, rule_value, options) -> bool``; it is not called
+      when the profile has no value, because a positive test on a missing value is false.
+    - ``sql``: ``(column, rule_value, options, context) -> ColumnElement[bool]``, where
+      ``column`` is the SQLAlchemy column and ``context`` the ``SqlContext`` with the dialect.
+    """
+
+
+@hookspec
+def segmento_compilers() -> Sequence[type]:
+    """Return compiler classes, each with a class attribute ``target`` naming its target.
+
+    A compiler turns a validated ``Segment`` into a query for its target and does no I/O.
+    """

@@ -1,0 +1,201 @@
+"""Plugin manager and the registry it builds: types, operators, fields, targets.
+
+``get_registry()`` loads the built-in plugin and every plugin installed under the
+``segmento`` entry-point group, calls each hook once, and checks that no two plugins
+claim the same name.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from segmento.engine import hookspecs
+from segmento.engine.catalog import Catalog, EventSpec, FieldSpec, load_catalog_file
+from segmento.engine.errors import DataError, Location, PluginError
+from segmento.engine.operators import OperatorSpec
+from segmento.engine.types import FieldType
+
+logger = logging.getLogger(__name__)
+
+BUILTIN_TARGETS = ("memory", "sql")
+
+
+@dataclass(frozen=True, slots=True)
+class Implementation:
+    """An operator implementation for one target, and the plugin that provides it."""
+
+    function: Callable[..., Any]
+    plugin: str
+
+
+@dataclass
+class Registry:
+    """Everything the plugins registered, by name."""
+
+    types: dict[str, FieldType] = field(default_factory=dict)
+    operators: dict[str, OperatorSpec] = field(default_factory=dict)
+    catalog: Catalog = field(default_factory=Catalog)
+    compilers: dict[str, type] = field(default_factory=dict)
+    implementations: dict[str, dict[str, Implementation]] = field(default_factory=dict)
+    owners: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def claim(self, kind: str, name: str, plugin: str) -> None:
+        """Record that ``plugin`` provides ``kind`` ``name``; raise if another plugin already does."""
+        previous = self.owners.get((kind, name))
+        if previous is not None and previous != plugin:
+            raise PluginError(
+                f"{kind} {name!r} is registered by both plugin {previous!r} and plugin {plugin!r}",
+                value=name,
+                hint="Uninstall one of the two plugins or rename the " + kind,
+                params={"kind": kind, "name": name, "first": previous, "second": plugin},
+            )
+        self.owners[(kind, name)] = plugin
+
+    def implementation(self, target: str, operator: str) -> Implementation | None:
+        return self.implementations.get(target, {}).get(operator)
+
+    def positive_operator(self, name: str) -> OperatorSpec:
+        """Return the operator that ``name`` is the complement of, or ``name``'s own spec."""
+        spec = self.operators[name]
+        return self.operators[spec.negates] if spec.negates else spec
+
+    def with_catalog_file(self, path: str | Path) -> Registry:
+        """Return a copy whose catalog also has the fields and events described in ``path``."""
+        specs, events = load_catalog_file(path)
+        for spec in specs:
+            if spec.type not in self.types:
+                raise DataError(
+                    f"field {spec.name!r} has unknown type {spec.type!r}",
+                    location=Location(pointer=f"/fields/{spec.name}", source=str(path)),
+                    value=spec.type,
+                    hint="Use one of: " + ", ".join(sorted(self.types)),
+                )
+        copy = Registry(
+            types=self.types,
+            operators=self.operators,
+            catalog=self.catalog.extended(specs, events),
+            compilers=self.compilers,
+            implementations=self.implementations,
+            owners=self.owners,
+        )
+        return copy
+
+
+def make_plugin_manager(extra_plugins: Iterable[object] = (), load_entry_points: bool = True) -> pluggy.PluginManager:
+    """Return a plugin manager with the built-in plugin, installed plugins and ``extra_plugins``."""
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    from segmento.plugins import builtin
+    from segmento.plugins.segment_types import SEGMENT_TYPE_PLUGINS
+
+    manager.register(builtin, name="builtin")
+    for module_name in SEGMENT_TYPE_PLUGINS:
+        manager.register(importlib.import_module(module_name), name=module_name.rsplit(".", 1)[-1])
+    if load_entry_points:
+        manager.load_setuptools_entrypoints(hookspecs.ENTRY_POINT_GROUP)
+    for plugin in extra_plugins:
+        manager.register(plugin)
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as error:
+        raise PluginError(
+            f"plugin {error.plugin!r} implements a hook segmento does not define: {error}",
+            hint="Check the hook names against segmento.engine.hookspecs",
+        ) from error
+    return manager
+
+
+def build_registry(manager: pluggy.PluginManager) -> Registry:
+    """Call every hook once and collect the results into a ``Registry``."""
+    registry = Registry()
+    hook = manager.hook
+
+    for plugin, types in _results_by_plugin(manager, hook.segmento_field_types):
+        for field_type in types:
+            registry.claim("field type", field_type.name, plugin)
+            registry.types[field_type.name] = field_type
+    for plugin, operators in _results_by_plugin(manager, hook.segmento_operators):
+        for operator in operators:
+            registry.claim("operator", operator.name, plugin)
+            registry.operators[operator.name] = operator
+    for plugin, specs in _results_by_plugin(manager, hook.segmento_fields):
+        for spec in specs:
+            registry.claim("field", spec.name, plugin)
+            registry.catalog.add_field(_with_plugin(spec, plugin))
+    for plugin, events in _results_by_plugin(manager, hook.segmento_events):
+        for event in events:
+            registry.claim("event kind", event.name, plugin)
+            registry.catalog.add_event(EventSpec(event.name, event.description, plugin))
+    for plugin, compilers in _results_by_plugin(manager, hook.segmento_compilers):
+        for compiler in compilers:
+            target = getattr(compiler, "target", None)
+            if not isinstance(target, str):
+                raise PluginError(f"compiler {compiler!r} of plugin {plugin!r} has no 'target' name")
+            registry.claim("target", target, plugin)
+            registry.compilers[target] = compiler
+
+    for target in dict.fromkeys([*BUILTIN_TARGETS, *registry.compilers]):
+        table = registry.implementations.setdefault(target, {})
+        for plugin, mapping in _results_by_plugin(manager, hook.segmento_operator_implementations, target=target):
+            for operator, function in mapping.items():
+                registry.claim(f"{target} implementation of operator", operator, plugin)
+                table[operator] = Implementation(function, plugin)
+
+    _check_consistency(registry)
+    logger.debug(
+        "registry built: %d types, %d operators, %d fields, targets %s",
+        len(registry.types),
+        len(registry.operators),
+        len(registry.catalog.fields),
+        sorted(registry.implementations),
+    )
+    return registry
+
+
+@functools.cache
+def get_registry() -> Registry:
+    """Return the registry of the built-in and installed plugins, built on first use."""
+    return build_registry(make_plugin_manager())
+
+
+def _results_by_plugin(manager: pluggy.PluginManager, caller: Any, **kwargs: Any) -> list[tuple[str, Any]]:
+    """Call each implementation of one hook and pair its result with the plugin name."""
+    results = []
+    for impl in caller.get_hookimpls():
+        name = manager.get_name(impl.plugin) or repr(impl.plugin)
+        arguments = {key: value for key, value in kwargs.items() if key in impl.argnames}
+        result = impl.function(**arguments)
+        if result is not None:
+            results.append((name, result))
+    return results
+
+
+def _with_plugin(spec: FieldSpec, plugin: str) -> FieldSpec:
+    return FieldSpec(spec.name, spec.type, spec.description, spec.derived_from, spec.allowed_values, plugin)
+
+
+def _check_consistency(registry: Registry) -> None:
+    for field_type in registry.types.values():
+        for operator in field_type.operators | field_type.keyed_operators:
+            if operator not in registry.operators:
+                raise PluginError(
+                    f"field type {field_type.name!r} allows operator {operator!r}, which no plugin registers",
+                    params={"type": field_type.name, "operator": operator},
+                )
+    for operator in registry.operators.values():
+        if operator.negates and operator.negates not in registry.operators:
+            raise PluginError(f"operator {operator.name!r} negates unknown operator {operator.negates!r}")
+    for spec in registry.catalog.fields.values():
+        if spec.type not in registry.types:
+            raise PluginError(
+                f"field {spec.name!r} of plugin {spec.plugin!r} has unknown type {spec.type!r}",
+                hint="Register the type in segmento_field_types or use one of: " + ", ".join(sorted(registry.types)),
+            )

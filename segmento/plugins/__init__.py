@@ -1,0 +1,1 @@
+"""Built-in plugins: field types, operators, segment types and one compiler per target."""
