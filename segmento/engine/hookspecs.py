@@ -9,7 +9,9 @@ entry-point group::
         loyalty = segmento_loyalty.plugin
 
 Every hook is called once, when the registry is built (``segmento.engine.registry``),
-and every plugin's result is collected; no hook stops at the first result. Two plugins
+except ``segmento_operator_implementations``, which is called once per target the first
+time that target is used. Every plugin's result is collected; no hook stops at the
+first result. Two plugins
 that claim the same name (a type, an operator, a field, an event kind, a target, or an
 operator implementation for one target) make the registry raise ``PluginError``
 naming both.
@@ -75,8 +77,9 @@ def segmento_events() -> Sequence[EventSpec]:
 def segmento_operator_implementations(target: str) -> Mapping[str, Callable[..., Any]] | None:
     """Return implementations of positive operators for ``target``, keyed by operator name.
 
-    Called once per target name known to the registry (``memory``, ``sql``, and every
-    target a ``segmento_compilers`` result adds). Return ``None`` for a target the plugin
+    Called the first time a rule is compiled for ``target`` (``memory``, ``sql``, or a
+    target that a ``segmento_compilers`` result adds). Import the target's library
+    inside the function, not at module level. Return ``None`` for a target the plugin
     does not support; rules that use its operators then fail to compile for that
     target with an ``UnsupportedError`` naming the operator.
 

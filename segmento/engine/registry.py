@@ -25,9 +25,6 @@ from segmento.engine.types import FieldType
 
 logger = logging.getLogger(__name__)
 
-BUILTIN_TARGETS = ("memory", "sql")
-
-
 @dataclass(frozen=True, slots=True)
 class Implementation:
     """An operator implementation for one target, and the plugin that provides it."""
@@ -46,6 +43,7 @@ class Registry:
     compilers: dict[str, type] = field(default_factory=dict)
     implementations: dict[str, dict[str, Implementation]] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
+    manager: pluggy.PluginManager | None = field(default=None, repr=False)
 
     def claim(self, kind: str, name: str, plugin: str) -> None:
         """Record that ``plugin`` provides ``kind`` ``name``; raise if another plugin already does."""
@@ -60,7 +58,27 @@ class Registry:
         self.owners[(kind, name)] = plugin
 
     def implementation(self, target: str, operator: str) -> Implementation | None:
-        return self.implementations.get(target, {}).get(operator)
+        """Return the implementation of ``operator`` for ``target``, or ``None`` when no plugin has one."""
+        return self.implementations_for(target).get(operator)
+
+    def implementations_for(self, target: str) -> dict[str, Implementation]:
+        """Return every operator implementation for ``target``, asking the plugins on first use.
+
+        Targets are loaded lazily so that a process which only validates rules never
+        imports a target's library (SQLAlchemy, Spark, ...).
+        """
+        table = self.implementations.get(target)
+        if table is not None:
+            return table
+        table = {}
+        if self.manager is not None:
+            hook = self.manager.hook.segmento_operator_implementations
+            for plugin, mapping in _results_by_plugin(self.manager, hook, target=target):
+                for operator, function in mapping.items():
+                    self.claim(f"{target} implementation of operator", operator, plugin)
+                    table[operator] = Implementation(function, plugin)
+        self.implementations[target] = table
+        return table
 
     def positive_operator(self, name: str) -> OperatorSpec:
         """Return the operator that ``name`` is the complement of, or ``name``'s own spec."""
@@ -85,6 +103,7 @@ class Registry:
             compilers=self.compilers,
             implementations=self.implementations,
             owners=self.owners,
+            manager=self.manager,
         )
         return copy
 
@@ -115,7 +134,7 @@ def make_plugin_manager(extra_plugins: Iterable[object] = (), load_entry_points:
 
 def build_registry(manager: pluggy.PluginManager) -> Registry:
     """Call every hook once and collect the results into a ``Registry``."""
-    registry = Registry()
+    registry = Registry(manager=manager)
     hook = manager.hook
 
     for plugin, types in _results_by_plugin(manager, hook.segmento_field_types):
@@ -142,20 +161,13 @@ def build_registry(manager: pluggy.PluginManager) -> Registry:
             registry.claim("target", target, plugin)
             registry.compilers[target] = compiler
 
-    for target in dict.fromkeys([*BUILTIN_TARGETS, *registry.compilers]):
-        table = registry.implementations.setdefault(target, {})
-        for plugin, mapping in _results_by_plugin(manager, hook.segmento_operator_implementations, target=target):
-            for operator, function in mapping.items():
-                registry.claim(f"{target} implementation of operator", operator, plugin)
-                table[operator] = Implementation(function, plugin)
-
     _check_consistency(registry)
     logger.debug(
-        "registry built: %d types, %d operators, %d fields, targets %s",
+        "registry built: %d types, %d operators, %d fields, compilers %s",
         len(registry.types),
         len(registry.operators),
         len(registry.catalog.fields),
-        sorted(registry.implementations),
+        sorted(registry.compilers),
     )
     return registry
 

@@ -1,9 +1,9 @@
 """Text preparation shared by every backend.
 
 Stored text and rule values are Unicode NFC. ``fold`` computes the form used when a
-rule asks to ignore case and Vietnamese diacritics; profiles store the folded form
-next to the original when they are written, so every backend compares the same
-prepared values.
+rule asks to ignore case and/or Vietnamese diacritics; stores write every folded form
+(``prepared_forms``) next to the original when a profile is written, so every backend
+compares the same prepared values.
 """
 
 from __future__ import annotations
@@ -35,6 +35,19 @@ def fold(text: str, *, case: bool = True, accents: bool = True) -> str:
     return result
 
 
-def fold_full(text: str) -> str:
-    """Return the form stored in ``<field>_folded`` columns: no case and no diacritics."""
-    return fold(text, case=True, accents=True)
+FOLD_SUFFIXES: dict[tuple[bool, bool], str] = {
+    (True, False): "_ci",
+    (False, True): "_ai",
+    (True, True): "_ci_ai",
+}
+"""Suffix of the prepared column for each (ignore_case, ignore_accents) option pair."""
+
+
+def fold_for(text: str, ignore_case: bool, ignore_accents: bool) -> str:
+    """Return ``text`` prepared for a comparison with the given options (NFC when exact)."""
+    return fold(text, case=ignore_case, accents=ignore_accents)
+
+
+def prepared_forms(text: str) -> dict[str, str]:
+    """Return every folded form of ``text`` by column suffix, as stores write them."""
+    return {suffix: fold(text, case=case, accents=accents) for (case, accents), suffix in FOLD_SUFFIXES.items()}
