@@ -1,0 +1,239 @@
+"""The rule document's JSON Schema and the checks that turn its failures into rule errors.
+
+jsonschema reports a condition that fails the schema's ``oneOf`` as one error that
+hides the real problem. So each condition's kind is read from its keys first (``all``,
+``any``, ``none``, ``field``, ``event`` or ``segment``), and the node is then checked
+against that kind's sub-schema only. The resulting errors are worded for a marketer in
+``jsonform_messages``.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import importlib.resources
+import json
+import math
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any, Final
+
+from jsonschema import Draft202012Validator, validators
+
+from segmento.engine.catalog import closest
+from segmento.engine.errors import Location, RuleSchemaError
+from segmento.engine.jsonform_messages import describe_validation_error, json_kind, show
+
+SCHEMA_FILE: Final = "rule.schema.json"
+
+VALUE_TYPES: Final[tuple[str, ...]] = (
+    "string",
+    "integer",
+    "number",
+    "decimal",
+    "boolean",
+    "date",
+    "datetime",
+    "duration",
+    "period",
+    "list",
+)
+"""Names that a condition's ``type`` may take; ``decimal`` is read as ``number``."""
+
+GROUP_KEYS: Final[tuple[str, ...]] = ("all", "any", "none")
+CONDITION_KINDS: Final[dict[str, str]] = {
+    "all": "group",
+    "any": "group",
+    "none": "group",
+    "field": "field_condition",
+    "event": "event_condition",
+    "segment": "segment_reference",
+}
+"""Key that marks each kind of condition, and the schema definition of that kind."""
+
+_SUBJECTS: Final[dict[str, str]] = {"segment": "the segment", "condition": "the condition"}
+
+# Problems that explain the others of their node, reported first.
+_PRIORITY: Final[dict[str, int]] = {
+    "swapped_type_operator": 0,
+    "unknown_condition_kind": 1,
+    "mixed_condition_kinds": 1,
+}
+
+
+@functools.cache
+def _shipped_schema() -> dict[str, Any]:
+    resource = importlib.resources.files("segmento").joinpath("schemas", SCHEMA_FILE)
+    schema: dict[str, Any] = json.loads(resource.read_text(encoding="utf-8"))
+    return schema
+
+
+def rule_schema() -> dict[str, Any]:
+    """Return a copy of the rule document's JSON Schema (draft 2020-12), as shipped in the package."""
+    return copy.deepcopy(_shipped_schema())
+
+
+def _is_integer(checker: Any, instance: Any) -> bool:
+    # JSON text is parsed with Decimal for fractions, so 3.0 arrives as Decimal("3.0").
+    if isinstance(instance, bool):
+        return False
+    if isinstance(instance, int):
+        return True
+    if isinstance(instance, float):
+        return math.isfinite(instance) and instance.is_integer()
+    if isinstance(instance, Decimal):
+        return instance.is_finite() and instance == instance.to_integral_value()
+    return False
+
+
+def _is_array(checker: Any, instance: Any) -> bool:
+    return isinstance(instance, (list, tuple))
+
+
+def _is_object(checker: Any, instance: Any) -> bool:
+    return isinstance(instance, Mapping)
+
+
+_TYPE_CHECKER: Final = Draft202012Validator.TYPE_CHECKER.redefine_many(
+    {"integer": _is_integer, "array": _is_array, "object": _is_object}
+)
+RuleValidator: Final = validators.extend(Draft202012Validator, type_checker=_TYPE_CHECKER)
+"""Draft 2020-12 validator that also accepts Decimal numbers, tuples and any Mapping."""
+
+
+@functools.cache
+def _root_validator() -> Any:
+    return RuleValidator(_shipped_schema())
+
+
+def _definition(name: str | None) -> Mapping[str, Any]:
+    schema = _shipped_schema()
+    return schema if name is None else schema["$defs"][name]
+
+
+def schema_problems(document: Any, definition: str | None, location: Location) -> list[RuleSchemaError]:
+    """Check ``document`` against the schema, or one of its ``$defs``, and return every problem.
+
+    ``location`` is where ``document`` sits, and problems carry pointers below it. The
+    list is sorted most useful first: swapped ``type``/``operator``, then conditions of
+    no clear kind, then the other problems from the root down, in document order at
+    each depth.
+    """
+    subject = _SUBJECTS.get(definition or "", "the document")
+    problems = list(_node_problems(document, _definition(definition), location, subject))
+    problems = _merge_misspelled_keys(problems)
+    unique = {(problem.location.pointer, problem.code, problem.message): problem for problem in problems}
+    return sorted(unique.values(), key=_sort_key)
+
+
+def _node_problems(
+    instance: Any, schema: Mapping[str, Any], location: Location, subject: str
+) -> Iterator[RuleSchemaError]:
+    validator = _root_validator().evolve(schema=schema)
+    for error in validator.iter_errors(instance):
+        where = location.child(*error.absolute_path)
+        if error.validator == "oneOf" and error.schema is _definition("condition"):
+            yield from _condition_problems(error.instance, where)
+        else:
+            yield from describe_validation_error(error, where, schema, _shipped_schema(), subject)
+
+
+def _condition_problems(node: Any, location: Location) -> Iterator[RuleSchemaError]:
+    if not isinstance(node, Mapping):
+        yield RuleSchemaError(
+            f"a condition must be an object, not {json_kind(node)}",
+            location=location,
+            value=node,
+            hint=_definition("condition")["description"],
+            code="wrong_json_type",
+            params={"value": node},
+        )
+        return
+    kinds = [key for key in CONDITION_KINDS if key in node]
+    if not kinds:
+        yield _unknown_kind(node, location)
+        return
+    if len(kinds) > 1:
+        yield _mixed_kinds(node, kinds, location)
+        return
+    kind = CONDITION_KINDS[kinds[0]]
+    if kind in ("field_condition", "event_condition") and looks_swapped(node):
+        yield _swapped(node, location)
+        return
+    yield from _node_problems(node, _definition(kind), location, "the condition")
+
+
+def looks_swapped(node: Mapping[str, Any]) -> bool:
+    """Tell whether a leaf uses the old format, with the operator in ``type`` and the type in ``operator``."""
+    operator, value_type = node.get("operator"), node.get("type")
+    return operator in VALUE_TYPES and isinstance(value_type, str) and value_type not in VALUE_TYPES
+
+
+def _swapped(node: Mapping[str, Any], location: Location) -> RuleSchemaError:
+    operator, value_type = node.get("operator"), node.get("type")
+    return RuleSchemaError(
+        f'"type" and "operator" look swapped: "type" is {show(value_type)} and "operator" is {show(operator)}',
+        location=location,
+        value={"type": value_type, "operator": operator},
+        hint=f'This is the old rule format. Write "operator": {show(value_type)}, "type": {show(operator)}',
+        code="swapped_type_operator",
+        params={"type": value_type, "operator": operator},
+    )
+
+
+def _unknown_kind(node: Mapping[str, Any], location: Location) -> RuleSchemaError:
+    kind_keys = ", ".join(f'"{key}"' for key in CONDITION_KINDS)
+    hint = _definition("condition")["description"]
+    for key in node:
+        suggestion = closest(str(key), CONDITION_KINDS)
+        if suggestion is not None:
+            hint = f'Did you mean "{suggestion}" instead of "{key}"?'
+            break
+    return RuleSchemaError(
+        f"a condition needs one of the keys {kind_keys}",
+        location=location,
+        value=dict(node),
+        hint=hint,
+        code="unknown_condition_kind",
+        params={"keys": sorted(str(key) for key in node)},
+    )
+
+
+def _mixed_kinds(node: Mapping[str, Any], kinds: list[str], location: Location) -> RuleSchemaError:
+    found = " and ".join(f'"{key}"' for key in kinds)
+    if all(key in GROUP_KEYS for key in kinds):
+        message = f'a group has exactly one of "all", "any", "none", but this one has {found}'
+        hint = 'Nest one group inside the other, for example {"all": [..., {"any": [...]}]}'
+    else:
+        message = f"a condition is of one kind, but this one has the keys {found}"
+        hint = 'Split it into separate conditions inside an "all" or "any" group'
+    return RuleSchemaError(
+        message, location=location, value=dict(node), hint=hint, code="mixed_condition_kinds", params={"keys": kinds}
+    )
+
+
+def _merge_misspelled_keys(problems: list[RuleSchemaError]) -> list[RuleSchemaError]:
+    """Drop "missing key" problems that an unknown key's did-you-mean hint already explains."""
+    explained = {
+        (problem.params.get("object_pointer"), problem.params.get("suggestion"))
+        for problem in problems
+        if problem.code == "unknown_key" and problem.params.get("suggestion")
+    }
+    return [
+        problem
+        for problem in problems
+        if not (problem.code == "missing_key" and (problem.location.pointer, problem.params.get("key")) in explained)
+    ]
+
+
+def _sort_key(problem: RuleSchemaError) -> tuple[int, int, list[tuple[int, int | str]]]:
+    tokens = _pointer_tokens(problem.location.pointer or "")
+    return (_PRIORITY.get(problem.code, 2), len(tokens), tokens)
+
+
+def _pointer_tokens(pointer: str) -> list[tuple[int, int | str]]:
+    tokens: list[tuple[int, int | str]] = []
+    for raw in pointer.split("/")[1:]:
+        token = raw.replace("~1", "/").replace("~0", "~")
+        tokens.append((0, int(token)) if token.isdigit() else (1, token))
+    return tokens

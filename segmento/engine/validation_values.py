@@ -1,0 +1,188 @@
+"""Checks of rule values that do not depend on the field: shapes, durations, periods, ranges.
+
+Shared by the checks of field tests and event tests in ``validation_leaves``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, Final
+
+from segmento.engine.catalog import closest
+from segmento.engine.errors import Location, RuleSemanticError
+from segmento.engine.jsonform_messages import show
+from segmento.engine.operators import COMPARISON_SYMBOLS, OperatorSpec
+from segmento.engine.values import DURATION_UNITS, PERIOD_NAMES, CalendarPeriod, Duration
+
+SHAPE_WORDS: Final[dict[str, str]] = {
+    "scalar": "one value",
+    "pair": "two bounds, lower then upper",
+    "list": "a list of values",
+    "duration": "a duration such as 7 days",
+    "period": "a calendar period such as this_month",
+    "month": "a month number from 1 to 12",
+    "days": "a number of days from 0 to 366",
+}
+"""Hint wording for each operator value shape."""
+
+_SYMBOL_NAMES: Final[dict[str, str]] = {symbol: name for name, symbol in COMPARISON_SYMBOLS.items()} | {
+    "==": "eq",
+    "<>": "ne",
+}
+
+
+def name_list(names: Iterable[str], limit: int = 20) -> str:
+    """Return sorted ``names`` joined for a hint, cut after ``limit`` names with a count of the rest."""
+    ordered = sorted(names)
+    if len(ordered) <= limit:
+        return ", ".join(ordered)
+    return ", ".join(ordered[:limit]) + f" and {len(ordered) - limit} more"
+
+
+def problem(
+    message: str, location: Location, code: str, *, value: Any = None, hint: str | None = None, **params: Any
+) -> RuleSemanticError:
+    """Return a semantic error; ``params`` go to the translation catalogue with ``code``."""
+    return RuleSemanticError(message, location=location, value=value, hint=hint, code=code, params=params)
+
+
+def at(location: Location, *tokens: str | int) -> Location:
+    """Return the location of a member of the node at ``location``.
+
+    A JSON node gets a child pointer. A DSL node has no finer position, so its
+    members share the node's own line and column.
+    """
+    return location.child(*tokens) if location.pointer is not None else location
+
+
+def unknown_operator_problem(
+    name: str, allowed: Iterable[str], known: Iterable[str], location: Location
+) -> RuleSemanticError:
+    """Return the problem of an operator no plugin registers, suggesting the closest allowed one.
+
+    A comparison symbol such as ">=" suggests its name ("gte").
+    """
+    suggestion = _SYMBOL_NAMES.get(name) or closest(name, allowed) or closest(name, known)
+    prefix = f'Did you mean "{suggestion}"? ' if suggestion else ""
+    return problem(
+        f'unknown operator "{name}"',
+        at(location, "operator"),
+        "unknown_operator",
+        value=name,
+        hint=f"{prefix}Operators allowed here: {name_list(allowed)}",
+        operator=name,
+        suggestion=suggestion,
+        allowed=sorted(allowed),
+    )
+
+
+def shape_problem(operator: OperatorSpec, value: Any, location: Location) -> RuleSemanticError | None:
+    """Return the problem when ``value`` is not the kind of value ``operator`` takes, else None."""
+    name = operator.name
+    if operator.shape == "none":
+        if value is None:
+            return None
+        return problem(
+            f'operator "{name}" takes no value, but {show(value)} is given',
+            location,
+            "unexpected_value",
+            value=value,
+            hint="Remove the value",
+            operator=name,
+        )
+    expected = SHAPE_WORDS.get(operator.shape, operator.shape)
+    if value is None:
+        return problem(
+            f'operator "{name}" needs a value', location, "missing_value", hint=f"Give {expected}", operator=name
+        )
+    is_list = isinstance(value, tuple)
+    fits = {
+        "scalar": not is_list and not isinstance(value, (Duration, CalendarPeriod)),
+        "pair": is_list and len(value) == 2,
+        "list": is_list,
+        "duration": isinstance(value, Duration),
+        "period": isinstance(value, CalendarPeriod),
+    }.get(operator.shape, not is_list)
+    if not fits:
+        return problem(
+            f'operator "{name}" takes {expected}, not {show(value)}',
+            location,
+            "wrong_value_shape",
+            value=value,
+            hint=f"Give {expected}",
+            operator=name,
+            shape=operator.shape,
+        )
+    if operator.shape == "list" and not value:
+        return problem(
+            f'operator "{name}" needs at least one value, but the list is empty',
+            location,
+            "empty_list",
+            hint="Add values to the list, or remove the condition",
+            operator=name,
+        )
+    return None
+
+
+def duration_problems(value: Duration, location: Location) -> Iterator[RuleSemanticError]:
+    """Yield the problems of a duration: an unknown unit, an amount below 1."""
+    if value.unit not in DURATION_UNITS:
+        yield problem(
+            f'unknown duration unit "{value.unit}"',
+            location,
+            "invalid_duration_unit",
+            value=value.unit,
+            hint="Use one of: " + ", ".join(DURATION_UNITS),
+        )
+    if isinstance(value.amount, bool) or not isinstance(value.amount, int) or value.amount <= 0:
+        yield problem(
+            f"a duration must be at least 1 {value.unit}, not {value.amount}",
+            location,
+            "duration_not_positive",
+            value=value.amount,
+            hint="Use a positive whole number, such as 7 days",
+        )
+
+
+def period_problems(value: CalendarPeriod, location: Location) -> Iterator[RuleSemanticError]:
+    """Yield a problem when the calendar period's name is unknown."""
+    if value.name in PERIOD_NAMES:
+        return
+    suggestion = closest(value.name, PERIOD_NAMES)
+    prefix = f'Did you mean "{suggestion}"? ' if suggestion else ""
+    yield problem(
+        f'unknown calendar period "{value.name}"',
+        location,
+        "unknown_period",
+        value=value.name,
+        hint=f"{prefix}Periods: {', '.join(PERIOD_NAMES)}",
+    )
+
+
+def whole_number_problems(
+    value: Any, allowed: range, location: Location, code: str, expected: str
+) -> Iterator[RuleSemanticError]:
+    """Yield a problem unless ``value`` is a whole number in ``allowed``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
+        yield problem(
+            f"{show(value)} is out of range: expected {expected}", location, code, value=value, hint=f"Give {expected}"
+        )
+
+
+def bounds_order_problems(lower: Any, upper: Any, location: Location) -> Iterator[RuleSemanticError]:
+    """Yield a problem when the lower bound of ``between`` is above the upper bound."""
+    try:
+        reversed_bounds = lower > upper
+    except TypeError:
+        # NOTE: a local datetime and one with an offset cannot be ordered without the shop's time zone.
+        return
+    if reversed_bounds:
+        yield problem(
+            f"the lower bound {show(lower)} is above the upper bound {show(upper)}",
+            location,
+            "between_bounds_reversed",
+            value=[lower, upper],
+            hint="Write the lower bound first",
+            lower=lower,
+            upper=upper,
+        )
