@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 
 # Letters whose diacritic is not a combining mark, so NFD does not split them off.
-_SPECIAL_LETTERS = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l"})
+_SPECIAL_LETTERS = str.maketrans({"đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L"})
 
 
 def normalize(text: str) -> str:
