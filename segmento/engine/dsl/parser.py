@@ -1,0 +1,134 @@
+"""Parse rule DSL text (``.seg`` files) into rule nodes.
+
+The grammar is ``segmento_v1.lark``; the Lark parser is built once per process. Every
+node carries the line and column where it starts, and every syntax problem raises
+``RuleSyntaxError`` with a ``code``, the line and column, and the source line.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, UnexpectedCharacters, UnexpectedInput
+from lark.exceptions import VisitError
+from lark.lark import PostLex
+
+from segmento.engine.ast import Condition, Segment
+from segmento.engine.dsl.diagnostics import explain
+from segmento.engine.dsl.failures import ParseFailure, syntax_error
+from segmento.engine.dsl.lexicon import GRAMMAR_FILE
+from segmento.engine.dsl.transformer import RuleBuilder
+from segmento.engine.errors import RuleSyntaxError
+
+logger = logging.getLogger(__name__)
+
+GRAMMAR_PATH = Path(__file__).with_name(GRAMMAR_FILE)
+
+
+class _BracketLineBreaks(PostLex):
+    """Drop line breaks inside ``[ ]`` and ``( )``, so that a long list may span lines.
+
+    Line breaks elsewhere separate conditions, so they reach the parser.
+    """
+
+    always_accept = ()
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        depth = 0
+        for token in stream:
+            if token.type in ("LSQB", "LPAR"):
+                depth += 1
+            elif token.type in ("RSQB", "RPAR"):
+                depth = max(depth - 1, 0)
+            elif token.type == "_NL" and depth:
+                continue
+            yield token
+
+
+@functools.cache
+def dsl_parser() -> Lark:
+    """Return the Lark LALR parser of the DSL, built on first use."""
+    return Lark(
+        GRAMMAR_PATH.read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="basic",
+        start=["start", "condition_only"],
+        propagate_positions=True,
+        maybe_placeholders=True,
+        postlex=_BracketLineBreaks(),
+    )
+
+
+def parse_segments(text: str, source: str | None = None) -> list[Segment]:
+    """Parse a DSL file that contains any number of segments, in file order.
+
+    ``source`` names the file in error locations. Raises ``RuleSyntaxError``.
+    """
+    segments: list[Segment] = _parse(text, "start", source)
+    logger.debug("parsed %d segments from %s", len(segments), source or "text")
+    return segments
+
+
+def parse_segment(text: str, source: str | None = None) -> Segment:
+    """Parse DSL text that contains exactly one segment. Raises ``RuleSyntaxError``."""
+    segments = parse_segments(text, source)
+    if len(segments) == 1:
+        return segments[0]
+    if not segments:
+        raise syntax_error(
+            text,
+            1,
+            1,
+            "no segment found",
+            code="segment_count",
+            source=source,
+            hint='Write one segment, starting with a line such as: segment vip "Khách VIP"',
+            params={"count": 0},
+        )
+    second = segments[1].loc
+    raise syntax_error(
+        text,
+        second.line or 1,
+        second.column or 1,
+        f"expected one segment, found {len(segments)}",
+        code="segment_count",
+        source=source,
+        hint="Put each segment in its own file, or read the file with parse_segments",
+        params={"count": len(segments)},
+    )
+
+
+def parse_condition(text: str, source: str | None = None) -> Condition:
+    """Parse one condition, such as ``city = "Hà Nội"`` or a whole group. Raises ``RuleSyntaxError``."""
+    condition: Condition = _parse(text, "condition_only", source)
+    return condition
+
+
+def _parse(text: str, start: str, source: str | None) -> Any:
+    text = text.removeprefix("\ufeff")
+    parser = dsl_parser()
+    try:
+        tree = parser.parse(text, start=start)
+    except UnexpectedInput as error:
+        raise explain(ParseFailure(error, text, source, _lex_all(parser, text))) from None
+    try:
+        return RuleBuilder(text, source).transform(tree)
+    except VisitError as error:
+        if isinstance(error.orig_exc, RuleSyntaxError):
+            raise error.orig_exc from None
+        raise
+
+
+def _lex_all(parser: Lark, text: str) -> list[Token]:
+    """Return the tokens of ``text``, up to the first character that does not lex."""
+    tokens: list[Token] = []
+    try:
+        for token in parser.lex(text):
+            tokens.append(token)
+    except UnexpectedCharacters:
+        pass
+    return tokens

@@ -1,0 +1,356 @@
+"""Build rule nodes (``segmento.engine.ast``) from the parse tree of ``segmento_v1.lark``.
+
+There is one method per grammar rule. A rule without a method is a bug in this module,
+so the default handler raises instead of passing the subtree through. Every node gets
+the line and column of its first token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
+
+from lark import Token, Transformer_NonRecursive, v_args
+from lark.tree import Meta
+
+from segmento.engine.ast import (
+    EXACT,
+    Comparison,
+    Condition,
+    EventCondition,
+    Group,
+    Segment,
+    SegmentRef,
+    TextOptions,
+)
+from segmento.engine.dsl import literals
+from segmento.engine.dsl.failures import syntax_error
+from segmento.engine.dsl.lexicon import BIRTHDAY_FIELD, GRAMMAR_FILE, SYMBOL_OPERATORS
+from segmento.engine.errors import Location, RuleSyntaxError
+from segmento.engine.text import normalize
+from segmento.engine.values import CalendarPeriod, Duration
+
+_DURATION_UNITS = {
+    "minute": "minutes",
+    "minutes": "minutes",
+    "hour": "hours",
+    "hours": "hours",
+    "day": "days",
+    "days": "days",
+    "week": "weeks",
+    "weeks": "weeks",
+}
+
+
+_Value = TypeVar("_Value")
+
+
+class _Test(NamedTuple):
+    """Operator and value that follow a field or an event count."""
+
+    operator: str
+    value: Any = None
+
+
+@v_args(meta=True, inline=True)
+class RuleBuilder(Transformer_NonRecursive[Token, Any]):
+    """Transformer from the parse tree to ``Segment`` and ``Condition`` nodes."""
+
+    def __init__(self, text: str, source: str | None) -> None:
+        super().__init__(visit_tokens=False)
+        self._text = text
+        self._source = source
+
+    def __default__(self, data: str, children: list[Any], meta: Meta) -> Any:
+        raise TypeError(f"grammar rule {data!r} of {GRAMMAR_FILE} has no method in {type(self).__name__}")
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _loc(self, meta: Meta) -> Location:
+        return Location(line=meta.line, column=meta.column, source=self._source)
+
+    def _error(
+        self, token: Token, message: str, *, code: str, offset: int = 0, hint: str | None = None
+    ) -> RuleSyntaxError:
+        return syntax_error(
+            self._text,
+            token.line or 1,
+            (token.column or 1) + offset,
+            message,
+            code=code,
+            source=self._source,
+            hint=hint,
+            value=str(token.value),
+        )
+
+    def _read(self, token: Token, reader: Callable[[str], _Value]) -> _Value:
+        """Return ``reader(token text)``, turning a ``LiteralError`` into a located syntax error."""
+        try:
+            return reader(str(token.value))
+        except literals.LiteralError as error:
+            raise self._error(token, error.message, code=error.code, offset=error.offset, hint=error.hint) from None
+
+    # --- files and segments ----------------------------------------------------------------
+
+    def start(self, meta: Meta, *segments: Segment) -> list[Segment]:
+        return list(segments)
+
+    def condition_only(self, meta: Meta, condition: Condition) -> Condition:
+        return condition
+
+    def segment(
+        self, meta: Meta, _segment: Token, name: str, title: Token, description: str | None, condition: Condition
+    ) -> Segment:
+        return Segment(
+            id=name,
+            name=self._read(title, literals.read_quoted),
+            condition=condition,
+            description=description or "",
+            loc=self._loc(meta),
+        )
+
+    def description(self, meta: Meta, _description: Token, text: Token) -> str:
+        return self._read(text, literals.read_quoted)
+
+    # --- groups and references -------------------------------------------------------------
+
+    def group(self, meta: Meta, negation: Token | None, kind: str, *conditions: Condition) -> Group:
+        return Group(kind, tuple(conditions), negated=negation is not None, loc=self._loc(meta))  # type: ignore[arg-type]
+
+    def group_kind(self, meta: Meta, kind: Token) -> str:
+        return str(kind.value)
+
+    def segment_ref(self, meta: Meta, negation: Token | None, _in: Token, _segment: Token, name: str) -> SegmentRef:
+        return SegmentRef(name, negated=negation is not None, loc=self._loc(meta))
+
+    # --- comparisons -----------------------------------------------------------------------
+
+    def comparison(
+        self, meta: Meta, field: str, include: tuple[str, ...] | None, test: _Test, options: TextOptions | None
+    ) -> Comparison:
+        return Comparison(field, test.operator, test.value, include, options or EXACT, loc=self._loc(meta))
+
+    def birthday_comparison(
+        self, meta: Meta, _birthday: Token, include: tuple[str, ...] | None, test: _Test, options: TextOptions | None
+    ) -> Comparison:
+        return self.comparison(meta, BIRTHDAY_FIELD, include, test, options)
+
+    def birthday_test_of_field(self, meta: Meta, _birthday: Token, field: str | None, test: _Test) -> Comparison:
+        return Comparison(field or BIRTHDAY_FIELD, test.operator, test.value, loc=self._loc(meta))
+
+    def include(self, meta: Meta, *keys: str) -> tuple[str, ...]:
+        return keys
+
+    def key(self, meta: Meta, token: Token) -> str:
+        if token.type == "STRING":
+            return self._read(token, literals.read_quoted)
+        text = str(token.value)
+        if not text.isdigit():
+            raise self._error(
+                token,
+                f"{text} is not a valid key",
+                code="invalid_key",
+                hint=f'Write keys as plain digits or as strings: "{text}"',
+            )
+        return text
+
+    def options(self, meta: Meta, _ignoring: Token, first: Token, second: Token | None) -> TextOptions:
+        if second is not None and second.value == first.value:
+            raise self._error(second, f"`{second.value}` is given twice", code="duplicate_option")
+        words = {first.value, second.value if second is not None else None}
+        return TextOptions(ignore_case="case" in words, ignore_accents="accents" in words)
+
+    def text_option(self, meta: Meta, word: Token) -> Token:
+        return word
+
+    # --- tests, one per operator -----------------------------------------------------------
+
+    def compare(self, meta: Meta, symbol: Token, value: Any) -> _Test:
+        return _Test(SYMBOL_OPERATORS[symbol.type], value)
+
+    def between(self, meta: Meta, _between: Token, low: Any, _and: Token, high: Any) -> _Test:
+        return _Test("between", (low, high))
+
+    def not_between(self, meta: Meta, _not: Token, _between: Token, low: Any, _and: Token, high: Any) -> _Test:
+        return _Test("not_between", (low, high))
+
+    def in_list(self, meta: Meta, _in: Token, values: tuple[Any, ...]) -> _Test:
+        return _Test("in", values)
+
+    def not_in_list(self, meta: Meta, _not: Token, _in: Token, values: tuple[Any, ...]) -> _Test:
+        return _Test("not_in", values)
+
+    def is_set(self, meta: Meta, _is: Token, _set: Token) -> _Test:
+        return _Test("is_set")
+
+    def is_not_set(self, meta: Meta, _is: Token, _not: Token, _set: Token) -> _Test:
+        return _Test("is_not_set")
+
+    def is_empty(self, meta: Meta, _is: Token, _empty: Token) -> _Test:
+        return _Test("is_empty")
+
+    def is_not_empty(self, meta: Meta, _is: Token, _not: Token, _empty: Token) -> _Test:
+        return _Test("is_not_empty")
+
+    def contains(self, meta: Meta, _contains: Token, value: Any) -> _Test:
+        return _Test("contains", value)
+
+    def not_contains(self, meta: Meta, _not: Token, _contains: Token, value: Any) -> _Test:
+        return _Test("not_contains", value)
+
+    def starts_with(self, meta: Meta, _starts: Token, _with: Token, value: Any) -> _Test:
+        return _Test("starts_with", value)
+
+    def ends_with(self, meta: Meta, _ends: Token, _with: Token, value: Any) -> _Test:
+        return _Test("ends_with", value)
+
+    def contains_any(self, meta: Meta, _contains: Token, _any: Token, values: tuple[Any, ...]) -> _Test:
+        return _Test("contains_any", values)
+
+    def contains_all(self, meta: Meta, _contains: Token, _all: Token, values: tuple[Any, ...]) -> _Test:
+        return _Test("contains_all", values)
+
+    def contains_none(self, meta: Meta, _contains: Token, _none: Token, values: tuple[Any, ...]) -> _Test:
+        return _Test("contains_none", values)
+
+    def before(self, meta: Meta, _before: Token, value: Any) -> _Test:
+        return _Test("before", value)
+
+    def after(self, meta: Meta, _after: Token, value: Any) -> _Test:
+        return _Test("after", value)
+
+    def on(self, meta: Meta, _on: Token, value: Any) -> _Test:
+        return _Test("on", value)
+
+    def in_last(self, meta: Meta, _in: Token, _last: Token, duration: Duration) -> _Test:
+        return _Test("in_last", duration)
+
+    def not_in_last(self, meta: Meta, _not: Token, _in: Token, _last: Token, duration: Duration) -> _Test:
+        return _Test("not_in_last", duration)
+
+    def in_next(self, meta: Meta, _in: Token, _next: Token, duration: Duration) -> _Test:
+        return _Test("in_next", duration)
+
+    def in_period(self, meta: Meta, _in: Token, period: CalendarPeriod) -> _Test:
+        return _Test("in_period", period)
+
+    def not_in_period(self, meta: Meta, _not: Token, _in: Token, period: CalendarPeriod) -> _Test:
+        return _Test("not_in_period", period)
+
+    def named_operator(self, meta: Meta, name: Token, operand: Any) -> _Test:
+        return _Test(normalize(str(name.value)[1:]), operand)
+
+    def birthday_in_next(self, meta: Meta, _in: Token, next_word: Token, duration: Duration) -> _Test:
+        if duration.unit != "days":
+            raise syntax_error(
+                self._text,
+                next_word.end_line or 1,
+                (next_word.end_column or 1) + 1,
+                f"`birthday in next` counts days, not {duration.unit}",
+                code="birthday_days",
+                source=self._source,
+                hint="Write the number of days, for example birthday in next 14 days",
+                value=str(duration),
+            )
+        return _Test("birthday_in_next", duration.amount)
+
+    def birthday_today(self, meta: Meta, _today: Token) -> _Test:
+        return _Test("birthday_today")
+
+    def birthday_in_month(self, meta: Meta, _in: Token, _month: Token, month: Token) -> _Test:
+        return _Test("birthday_in_month", literals.read_integer(str(month.value)))
+
+    # --- events ----------------------------------------------------------------------------
+
+    def event_condition(
+        self,
+        meta: Meta,
+        aggregate: str,
+        event: str,
+        measure: str | None,
+        restriction: tuple[tuple[str, ...] | None, tuple[str, ...] | None] | None,
+        test: _Test,
+        window: Duration | CalendarPeriod | None,
+    ) -> EventCondition:
+        products, categories = restriction or (None, None)
+        return EventCondition(
+            event,
+            aggregate,  # type: ignore[arg-type]
+            test.operator,
+            test.value,
+            measure=measure,
+            products=products,
+            categories=categories,
+            window=window,
+            loc=self._loc(meta),
+        )
+
+    def aggregate(self, meta: Meta, word: Token) -> str:
+        return str(word.value)
+
+    def measure(self, meta: Meta, name: str) -> str:
+        return name
+
+    def products_restriction(
+        self,
+        meta: Meta,
+        _of: Token,
+        _products: Token,
+        products: tuple[str, ...],
+        _and: Token | None,
+        _categories: Token | None,
+        categories: tuple[str, ...] | None,
+    ) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+        return products, categories
+
+    def categories_restriction(
+        self, meta: Meta, _of: Token, _categories: Token, categories: tuple[str, ...]
+    ) -> tuple[None, tuple[str, ...]]:
+        return None, categories
+
+    def key_list(self, meta: Meta, *keys: str) -> tuple[str, ...]:
+        return keys
+
+    def window_last(self, meta: Meta, _in: Token, _last: Token, duration: Duration) -> Duration:
+        return duration
+
+    def window_period(self, meta: Meta, _in: Token, period: CalendarPeriod) -> CalendarPeriod:
+        return period
+
+    # --- values ----------------------------------------------------------------------------
+
+    def scalar(self, meta: Meta, token: Token) -> Any:
+        kind = token.type
+        if kind == "STRING":
+            return self._read(token, literals.read_quoted)
+        if kind == "INTEGER":
+            return literals.read_integer(str(token.value))
+        if kind == "DECIMAL":
+            return literals.read_decimal(str(token.value))
+        if kind == "DATE":
+            return self._read(token, literals.read_date)
+        if kind == "DATETIME":
+            return self._read(token, literals.read_datetime)
+        if kind in ("TRUE", "FALSE"):
+            return kind == "TRUE"
+        raise TypeError(f"terminal {kind} is not a scalar")
+
+    def value_list(self, meta: Meta, *items: Any) -> tuple[Any, ...]:
+        return items
+
+    def duration(self, meta: Meta, amount: Token, unit: str) -> Duration:
+        return Duration(literals.read_integer(str(amount.value)), unit)  # type: ignore[arg-type]
+
+    def duration_unit(self, meta: Meta, word: Token) -> str:
+        return _DURATION_UNITS[str(word.value)]
+
+    def period(self, meta: Meta, *words: Token) -> CalendarPeriod:
+        return CalendarPeriod("_".join(str(word.value) for word in words))  # type: ignore[arg-type]
+
+    def name(self, meta: Meta, token: Token) -> str:
+        if token.type == "NAME":
+            return normalize(str(token.value))
+        text = self._read(token, literals.read_quoted)
+        if not text:
+            raise self._error(token, "empty name", code="empty_name", hint="Write the name between the backticks")
+        return text
