@@ -113,11 +113,13 @@ def make_plugin_manager(extra_plugins: Iterable[object] = (), load_entry_points:
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
     from segmento.plugins import builtin
-    from segmento.plugins.segment_types import SEGMENT_TYPE_PLUGINS
+    from segmento.plugins.segment_types import BUILTIN_TARGET_PLUGINS, SEGMENT_TYPE_PLUGINS
 
     manager.register(builtin, name="builtin")
     for module_name in SEGMENT_TYPE_PLUGINS:
         manager.register(importlib.import_module(module_name), name=module_name.rsplit(".", 1)[-1])
+    for plugin_name, module_name in BUILTIN_TARGET_PLUGINS:
+        manager.register(importlib.import_module(module_name), name=plugin_name)
     if load_entry_points:
         manager.load_setuptools_entrypoints(hookspecs.ENTRY_POINT_GROUP)
     for plugin in extra_plugins:

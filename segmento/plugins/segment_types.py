@@ -14,3 +14,10 @@ SEGMENT_TYPE_PLUGINS: Final[tuple[str, ...]] = (
     "segmento.plugins.interaction",
     "segmento.plugins.behaviour",
 )
+
+BUILTIN_TARGET_PLUGINS: Final[tuple[tuple[str, str], ...]] = (("sql", "segmento.plugins.sql.plugin"),)
+"""Built-in target plugins as (plugin name, module) pairs.
+
+Each module registers its operator implementations lazily and must not import the
+target's library (SQLAlchemy, Spark, ...) at module level.
+"""

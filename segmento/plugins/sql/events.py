@@ -1,0 +1,60 @@
+"""Behavioural conditions: a count or sum of a profile's events, as a scalar subquery."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from segmento.engine.ast import EventCondition
+from segmento.engine.temporal import Clock
+from segmento.engine.values import CalendarPeriod, Duration
+from segmento.plugins.sql.bounds import NumberKind, compare_number
+from segmento.plugins.sql.dialects import position
+from segmento.plugins.sql.model import ProfileModel
+
+MEASURE_KINDS: Final[dict[str, NumberKind]] = {"value": "decimal", "price": "decimal", "quantity": "decimal"}
+"""Event measures that ``sum`` adds up, with the kind of their column."""
+
+
+def event_filters(node: EventCondition, model: ProfileModel, clock: Clock) -> list[ColumnElement[bool]]:
+    """Return the conditions that select the events ``node`` counts, for the outer profile."""
+    events = model.events
+    filters: list[ColumnElement[bool]] = [
+        events.c.profile_id == model.profiles.c.id,
+        events.c.kind == node.event,
+        # Events after as_of have not happened yet for this evaluation.
+        events.c.time <= clock.as_of,
+    ]
+    if node.products is not None:
+        filters.append(events.c.product_id.in_(list(node.products)))
+    if node.categories is not None:
+        filters.append(sa.or_(sa.false(), *(_in_category(events.c.category, name) for name in node.categories)))
+    if isinstance(node.window, Duration):
+        start, end = clock.last(node.window)
+        filters.extend((events.c.time > start, events.c.time <= end))
+    elif isinstance(node.window, CalendarPeriod):
+        start, end = clock.period(node.window)
+        filters.extend((events.c.time >= start, events.c.time < end))
+    return filters
+
+
+def _in_category(category: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    # A category matches itself and its subcategories: "shoes" matches "shoes.running".
+    return sa.or_(category == name, position(category, name + ".") == sa.literal_column("1", sa.Integer()))
+
+
+def event_condition(node: EventCondition, operator: str, model: ProfileModel, clock: Clock) -> ColumnElement[bool]:
+    """Return ``count(...)`` or ``sum(...)`` of ``node`` compared with its value by ``operator``.
+
+    No matching event counts and sums 0; a missing measure adds 0.
+    """
+    filters = event_filters(node, model, clock)
+    if node.aggregate == "count":
+        total = sa.select(sa.func.count()).select_from(model.events).where(*filters).scalar_subquery()
+        return compare_number(total, operator, node.value, "integer")
+    measure = node.measure or "value"
+    column = model.events.c[measure]
+    summed = sa.select(sa.func.sum(column)).where(*filters).scalar_subquery()
+    return compare_number(sa.func.coalesce(summed, 0), operator, node.value, MEASURE_KINDS[measure])
