@@ -1,0 +1,305 @@
+"""Workspace configuration: where a shop's data, rules and store are, read from YAML.
+
+A config file describes one workspace, or several under ``workspaces``::
+
+    workspaces:
+      uk_gift_shop:
+        store: sqlite:///var/uk_gift_shop.db
+        timezone: Europe/London
+        as_of: 2011-12-10T00:00:00      # local shop time; leave out for "now"
+        rules: rules/uk_gift_shop
+        reports: var/reports
+        sources:
+          - name: online_retail
+            format: online_retail        # online_retail, rees46 or jsonl
+            path: data/online_retail/online_retail.csv.gz
+        status: {new_days: 30, new_max_orders: 1, active_days: 90, lapsed_days: 180}
+        interests:
+          short_term_days: 3
+          short_term_size: 4
+          weights: {product_view: 1, add_to_cart: 3, purchase: 5}
+
+Relative paths, including the path of a ``sqlite:///`` store, are relative to the
+config file's directory. Keys given at the top level next to ``workspaces`` are
+defaults for every workspace.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from segmento.adapters.ingest.loader import FORMATS, SourceSpec
+from segmento.adapters.ingest.model import EVENT_KINDS
+from segmento.engine.catalog import closest
+from segmento.engine.computations import ProfileSettings
+from segmento.engine.errors import DataError, Location, SegmentoError
+from segmento.engine.temporal import DEFAULT_TIMEZONE, load_timezone
+
+DEFAULT_CONFIG: Final = "segmento.yaml"
+WORKSPACE_KEYS: Final = frozenset({"name", "store", "timezone", "as_of", "rules", "reports", "sources", "status", "interests"})
+SOURCE_KEYS: Final = frozenset({"name", "format", "path", "timezone"})
+STATUS_KEYS: Final = ("new_days", "new_max_orders", "active_days", "lapsed_days")
+INTEREST_KEYS: Final = frozenset({"short_term_days", "short_term_size", "weights"})
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """One shop: its store, input files, rule directory, time zone and profile settings.
+
+    ``as_of`` is the instant the workspace is evaluated at when a run gives none; a
+    naive value is local time in ``timezone``. ``None`` means now.
+    """
+
+    name: str
+    store_url: str
+    timezone: str
+    rules_dir: Path
+    sources: tuple[SourceSpec, ...]
+    settings: ProfileSettings
+    as_of: datetime | None = None
+    reports_dir: Path | None = None
+    config_path: Path | None = None
+
+    def with_store(self, url: str) -> Workspace:
+        """Return a copy that uses the store at ``url``."""
+        return dataclasses.replace(self, store_url=url)
+
+
+def load_config(path: str | Path) -> list[Workspace]:
+    """Read the workspaces of a config file; raise ``DataError`` naming the file and key."""
+    path = Path(path)
+    location = Location(pointer="", source=str(path))
+    document = _read_document(path, location)
+    base = path.parent.resolve()
+    if "workspaces" not in document:
+        return [_workspace(str(document.get("name") or path.stem), document, base, location, path)]
+
+    entries = document["workspaces"]
+    if not isinstance(entries, Mapping) or not entries:
+        raise DataError(
+            "'workspaces' must map workspace names to their settings",
+            location=location.child("workspaces"),
+            code="config_shape",
+        )
+    defaults = {key: value for key, value in document.items() if key != "workspaces"}
+    _check_keys(defaults, WORKSPACE_KEYS - {"name"}, location)
+    workspaces = []
+    for name, entry in entries.items():
+        where = location.child("workspaces", str(name))
+        if not isinstance(entry, Mapping):
+            raise DataError("a workspace must be a mapping of settings", location=where, value=entry, code="config_shape")
+        workspaces.append(_workspace(str(name), {**defaults, **entry}, base, where, path))
+    return workspaces
+
+
+def _read_document(path: Path, location: Location) -> Mapping[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DataError(
+            "workspace config not found",
+            location=Location(source=str(path)),
+            hint=f"Pass --config PATH, or run from a directory that has a {DEFAULT_CONFIG}",
+            code="config_not_found",
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"cannot read workspace config: {error}", location=location, code="config_unreadable") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise DataError(
+            f"workspace config is not valid YAML: {getattr(error, 'problem', error)}",
+            location=Location(source=str(path), line=line, column=(mark.column + 1) if mark is not None else None),
+            hint="Check the indentation and the quoting on that line",
+            code="config_yaml",
+        ) from None
+    if not isinstance(document, Mapping):
+        raise DataError("workspace config must be a mapping", location=location, code="config_shape")
+    return document
+
+
+def select_workspaces(workspaces: list[Workspace], name: str | None) -> list[Workspace]:
+    """Return every workspace, or the one called ``name``."""
+    if name is None:
+        return workspaces
+    for workspace in workspaces:
+        if workspace.name == name:
+            return [workspace]
+    names = [workspace.name for workspace in workspaces]
+    suggestion = closest(name, names)
+    raise DataError(
+        f"no workspace named {name!r}",
+        value=name,
+        hint=(f"Did you mean {suggestion!r}? " if suggestion else "") + "Workspaces: " + ", ".join(names),
+        code="unknown_workspace",
+    )
+
+
+def _workspace(name: str, entry: Mapping[str, Any], base: Path, location: Location, path: Path) -> Workspace:
+    _check_keys(entry, WORKSPACE_KEYS, location)
+    timezone = str(entry.get("timezone") or DEFAULT_TIMEZONE)
+    try:
+        load_timezone(timezone)
+    except SegmentoError as error:
+        raise DataError(error.message, location=location.child("timezone"), value=timezone, hint=error.hint) from None
+    store = entry.get("store")
+    if not isinstance(store, str) or not store:
+        raise DataError(
+            "workspace needs a store URL",
+            location=location.child("store"),
+            hint="For example store: sqlite:///var/shop.db, or mysql+pymysql://user@host/db?charset=utf8mb4",
+            code="config_missing",
+        )
+    rules = entry.get("rules")
+    if not isinstance(rules, str) or not rules:
+        raise DataError("workspace needs a rules directory", location=location.child("rules"), code="config_missing")
+    reports = entry.get("reports")
+    return Workspace(
+        name=name,
+        store_url=_store_url(store, base),
+        timezone=timezone,
+        rules_dir=base / rules,
+        sources=_sources(entry.get("sources") or [], base, timezone, location.child("sources")),
+        settings=_settings(entry, location),
+        as_of=_as_of(entry.get("as_of"), location.child("as_of")),
+        reports_dir=base / str(reports) if reports else None,
+        config_path=path,
+    )
+
+
+def _sources(entries: Any, base: Path, timezone: str, location: Location) -> tuple[SourceSpec, ...]:
+    if not isinstance(entries, list):
+        raise DataError("'sources' must be a list", location=location, value=entries, code="config_shape")
+    specs: list[SourceSpec] = []
+    for index, entry in enumerate(entries):
+        where = location.child(index)
+        if not isinstance(entry, Mapping):
+            raise DataError("a source must be a mapping", location=where, value=entry, code="config_shape")
+        _check_keys(entry, SOURCE_KEYS, where)
+        source_format = entry.get("format")
+        if source_format not in FORMATS:
+            raise DataError(
+                f"unknown source format {source_format!r}",
+                location=where.child("format"),
+                value=source_format,
+                hint="Use one of: " + ", ".join(FORMATS),
+                code="config_value",
+            )
+        if not entry.get("path"):
+            raise DataError("a source needs a path", location=where.child("path"), code="config_missing")
+        zone = str(entry.get("timezone") or timezone)
+        try:
+            load_timezone(zone)
+        except SegmentoError as error:
+            raise DataError(error.message, location=where.child("timezone"), value=zone, hint=error.hint) from None
+        name = str(entry.get("name") or source_format)
+        specs.append(SourceSpec(name, str(source_format), base / str(entry["path"]), zone))
+    return tuple(specs)
+
+
+def _settings(entry: Mapping[str, Any], location: Location) -> ProfileSettings:
+    values: dict[str, Any] = {}
+    status = entry.get("status") or {}
+    interests = entry.get("interests") or {}
+    if not isinstance(status, Mapping) or not isinstance(interests, Mapping):
+        raise DataError("'status' and 'interests' must be mappings", location=location, code="config_shape")
+    _check_keys(status, frozenset(STATUS_KEYS), location.child("status"))
+    _check_keys(interests, INTEREST_KEYS, location.child("interests"))
+    for key in STATUS_KEYS:
+        if key in status:
+            values[key] = _whole_days(status[key], location.child("status", key))
+    for key in ("short_term_days", "short_term_size"):
+        if key in interests:
+            values[key] = _whole_days(interests[key], location.child("interests", key))
+    if "weights" in interests:
+        values["interest_weights"] = _weights(interests["weights"], location.child("interests", "weights"))
+    settings = ProfileSettings(**values)
+    if not settings.new_days <= settings.active_days <= settings.lapsed_days:
+        raise DataError(
+            "status thresholds must satisfy new_days <= active_days <= lapsed_days",
+            location=location.child("status"),
+            value=dict(status),
+            code="config_value",
+        )
+    return settings
+
+
+def _weights(value: Any, location: Location) -> dict[str, Decimal]:
+    if not isinstance(value, Mapping):
+        raise DataError("weights must map event kinds to numbers", location=location, value=value, code="config_shape")
+    weights: dict[str, Decimal] = {}
+    for kind, weight in value.items():
+        if kind not in EVENT_KINDS:
+            suggestion = closest(str(kind), EVENT_KINDS)
+            raise DataError(
+                f"unknown event kind {kind!r}",
+                location=location.child(str(kind)),
+                hint=(f"Did you mean {suggestion!r}? " if suggestion else "") + "Kinds: " + ", ".join(EVENT_KINDS),
+                code="config_value",
+            )
+        try:
+            number = Decimal(str(weight))
+        except InvalidOperation:
+            number = Decimal("NaN")
+        if isinstance(weight, bool) or not number.is_finite() or number < 0 or number != number.quantize(Decimal("0.0001")):
+            raise DataError(
+                "a weight must be a number of at least 0 with at most 4 decimal places",
+                location=location.child(str(kind)),
+                value=weight,
+                code="config_value",
+            )
+        weights[str(kind)] = number
+    return weights
+
+
+def _whole_days(value: Any, location: Location) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DataError("expected a whole number of at least 1", location=location, value=value, code="config_value")
+    return value
+
+
+def _as_of(value: Any, location: Location) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        raise DataError(
+            "as_of must be a date and time such as 2011-12-10T00:00:00",
+            location=location,
+            value=value,
+            code="config_value",
+        ) from None
+
+
+def _store_url(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://" and ":memory:" not in url:
+        return prefix + str(base / url[len(prefix) :])
+    return url
+
+
+def _check_keys(entry: Mapping[str, Any], allowed: frozenset[str], location: Location) -> None:
+    for key in entry:
+        if key not in allowed:
+            suggestion = closest(str(key), allowed)
+            raise DataError(
+                f"unknown setting {key!r}",
+                location=location.child(str(key)),
+                hint=(f"Did you mean {suggestion!r}? " if suggestion else "") + "Settings: " + ", ".join(sorted(allowed)),
+                code="config_key",
+            )

@@ -1,0 +1,230 @@
+"""Commands that run the pipeline on a workspace: run, profile, segment show."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from segmento.engine.errors import SegmentoError
+
+logger = logging.getLogger(__name__)
+
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("segmento.yaml"),
+    show_default=True,
+    help="Workspace config file (YAML).",
+)
+WORKSPACE_OPTION = click.option("--workspace", help="Use only the workspace with this name.")
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to ``group``."""
+    group.add_command(run_command)
+    group.add_command(profile_command)
+    group.add_command(segment_group)
+
+
+@click.command("run")
+@CONFIG_OPTION
+@WORKSPACE_OPTION
+@click.option("--as-of", "as_of", help="Evaluate as of this time (ISO 8601; without an offset it is shop time). Default: the workspace's as_of, else now.")
+@click.option("--tz", "timezone", help="Shop time zone (IANA name) for --as-of and calendar windows. Default: the workspace's.")
+@click.option("--store", "store_url", help="Store URL to use instead of the config's; needs --workspace when the config has several.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here instead of the workspace's reports directory.")
+def run_command(
+    config_path: Path,
+    workspace: str | None,
+    as_of: str | None,
+    timezone: str | None,
+    store_url: str | None,
+    report_path: Path | None,
+) -> None:
+    """Import new data, update profiles and evaluate every segment rule of each workspace."""
+    from segmento.adapters.ingest.progress import default_progress
+    from segmento.adapters.runs import run_workspace
+    from segmento.cli.common import fail
+
+    workspaces = _workspaces(config_path, workspace)
+    if store_url and len(workspaces) > 1:
+        fail("--store needs --workspace, because the config has several workspaces", status=2)
+    instant = _parse_as_of(as_of)
+    console = _console()
+    failures = 0
+    for item in workspaces:
+        if store_url:
+            item = item.with_store(store_url)
+        try:
+            report = run_workspace(
+                item, as_of=instant, timezone=timezone, progress=default_progress(), report_path=report_path
+            )
+        except SegmentoError as error:
+            failures += 1
+            click.echo(f"error: workspace {item.name}: {error}", err=True)
+            continue
+        _print_report(console, report)
+    if failures:
+        raise SystemExit(1)
+
+
+@click.command("profile")
+@click.argument("customer_id")
+@CONFIG_OPTION
+@WORKSPACE_OPTION
+def profile_command(customer_id: str, config_path: Path, workspace: str | None) -> None:
+    """Print one customer's profile: aggregates, interests, top viewed products and segments."""
+    from segmento.adapters.run_reports import profile_details
+    from segmento.adapters.runs import open_existing_store
+    from segmento.cli.common import fail
+
+    for item in _workspaces(config_path, workspace):
+        store = open_existing_store(item)
+        details = profile_details(store, customer_id) if store is not None else None
+        if details is None:
+            continue
+        console = _console()
+        console.print(f"[bold]Customer {details.id}[/bold] (workspace {item.name})")
+        table = Table("field", "value", show_header=False, box=None, padding=(0, 2))
+        for name in sorted(details.fields):
+            table.add_row(name, _show(details.fields[name]))
+        for name in ("short_term_interests",):
+            if name in details.collections:
+                table.add_row(name, ", ".join(f"{rank}. {key}" for rank, key in enumerate(details.collections[name], 1)))
+        console.print(table)
+        interests = details.collections.get("long_term_interests") or {}
+        if interests:
+            ranked = sorted(interests.items(), key=lambda item: (-item[1], item[0]))
+            console.print("long-term interests: " + ", ".join(f"{key} {_show(score)}" for key, score in ranked[:10]))
+        products = details.top_viewed_products()
+        if products:
+            console.print("top viewed products: " + ", ".join(f"{product} ({count})" for product, count in products))
+        if details.event_counts:
+            console.print("events: " + ", ".join(f"{kind} {count:,}" for kind, count in sorted(details.event_counts.items())))
+        if details.segments:
+            console.print("segments:")
+            for membership in details.segments:
+                console.print(f"  {membership.segment_id}  since {_show(membership.joined_at)} (run {membership.joined_run})")
+        else:
+            console.print("segments: none")
+        return
+    fail(f"no profile with id {customer_id!r} in {_names(config_path, workspace)}; check the id, or run 'segmento run' first")
+
+
+@click.group("segment")
+def segment_group() -> None:
+    """Inspect evaluated segments."""
+
+
+@segment_group.command("show")
+@click.argument("segment_id")
+@CONFIG_OPTION
+@WORKSPACE_OPTION
+@click.option("--sample", "sample_size", type=click.IntRange(0, 1000), default=10, show_default=True, help="Number of members to list.")
+def segment_show(segment_id: str, config_path: Path, workspace: str | None, sample_size: int) -> None:
+    """Print a segment's size, its history over runs and a sample of its members."""
+    from segmento.adapters.run_reports import segment_details, segment_ids
+    from segmento.adapters.runs import open_existing_store
+    from segmento.cli.common import fail
+    from segmento.engine.catalog import closest
+
+    known: list[str] = []
+    for item in _workspaces(config_path, workspace):
+        store = open_existing_store(item)
+        if store is None:
+            continue
+        details = segment_details(store, segment_id, sample_size)
+        if details is None:
+            known.extend(segment_ids(store))
+            continue
+        console = _console()
+        console.print(f"[bold]{details.id}[/bold] {details.name} (workspace {item.name}): {details.members:,} members")
+        history = Table("run", "as of (UTC)", "members", "joined", "left", "seconds", title="history, newest first")
+        for run in details.history:
+            history.add_row(str(run.run_id), _show(run.as_of), f"{run.members:,}", f"{run.joined:,}", f"{run.left:,}", f"{run.seconds:.2f}")
+        console.print(history)
+        if details.sample:
+            console.print("sample of members: " + ", ".join(f"{item.profile_id} (since run {item.joined_run})" for item in details.sample))
+        return
+    suggestion = closest(segment_id, known)
+    hint = f"did you mean {suggestion!r}? " if suggestion else ""
+    fail(f"no segment {segment_id!r} has been evaluated in {_names(config_path, workspace)}; {hint}run 'segmento run' first")
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _workspaces(config_path: Path, name: str | None) -> list[Any]:
+    from segmento.adapters.workspace import load_config, select_workspaces
+    from segmento.cli.common import fail
+
+    try:
+        return select_workspaces(load_config(config_path), name)
+    except SegmentoError as error:
+        fail(error)
+
+
+def _names(config_path: Path, name: str | None) -> str:
+    return ", ".join(item.name for item in _workspaces(config_path, name))
+
+
+def _parse_as_of(text: str | None) -> datetime | None:
+    from segmento.cli.common import EXIT_USAGE, fail
+
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--as-of {text!r} is not a date and time; write it as 2011-12-10T00:00:00 or 2011-12-10", status=EXIT_USAGE)
+
+
+def _print_report(console: Console, report: Any) -> None:
+    local = report.as_of.astimezone(_zone(report.timezone))
+    console.print(f"[bold]{report.workspace}[/bold]: run {report.run_id} as of {local:%Y-%m-%d %H:%M} {report.timezone}")
+    imports = Table("source", "read", "stored", "known", "rejected", "seconds", "file", title="imports")
+    for result in report.imports:
+        note = f"{result.file_name}, imported before" if result.skipped else result.file_name
+        imports.add_row(result.source, f"{result.read:,}", f"{result.stored:,}", f"{result.known:,}", f"{result.rejected:,}", f"{result.seconds:.1f}", note)
+    console.print(imports)
+    if report.build is not None:
+        build = report.build
+        kind = "all" if build.full else "changed"
+        console.print(f"profiles: {build.built:,} built ({kind}), {build.removed:,} removed, {build.seconds:.1f} s")
+    segments = Table("segment", "members", "joined", "left", "seconds", title="segments")
+    for outcome in report.segments:
+        segments.add_row(outcome.id, f"{outcome.members:,}", f"{outcome.joined:,}", f"{outcome.left:,}", f"{outcome.seconds:.2f}")
+    console.print(segments)
+    if report.retired:
+        console.print("segments without a rule, emptied: " + ", ".join(report.retired))
+    console.print(f"rejected rows: {report.rejected_rows:,} (listed in the rejects table with file, line and reason)")
+    if report.report_path is not None:
+        console.print(f"report: {report.report_path}")
+
+
+def _console() -> Console:
+    # Off a terminal rich assumes 80 columns and cuts table cells; logs and pipes have room.
+    return Console(highlight=False) if sys.stdout.isatty() else Console(width=160, highlight=False)
+
+
+def _zone(name: str) -> Any:
+    from segmento.engine.temporal import load_timezone
+
+    return load_timezone(name)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    if isinstance(value, (date, Decimal)):
+        return str(value)
+    return str(value)
