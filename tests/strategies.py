@@ -11,12 +11,14 @@ fit the JSON rule schema, so both rule forms can hold them. Use them as
 ``unusual=True`` adds nodes that only the DSL can hold: lists that mix kinds or nest,
 empty groups and include lists, zero durations, segment ids that are not identifiers.
 ``extra_operators`` adds operators that no built-in spelling covers, as a plugin would.
+``commented(nodes)`` adds ``#`` comments at every place a node has for them.
 """
 
 from __future__ import annotations
 
 import string
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -29,6 +31,7 @@ from segmento.engine.ast import (
     Condition,
     EventCondition,
     Group,
+    Node,
     Segment,
     SegmentRef,
     TextOptions,
@@ -264,3 +267,42 @@ def segments(draw: st.DrawFn, extra_operators: Sequence[OperatorSpec] = (), unus
         condition=draw(conditions(extra_operators=extra_operators, unusual=unusual)),
         description=draw(st.just("") | texts(max_size=60)),
     )
+
+
+# --- comments ------------------------------------------------------------------------------
+
+
+def comment_lines() -> st.SearchStrategy[str]:
+    """Return one comment as the parser keeps it: ``#``, then text without line breaks or trailing whitespace."""
+    return texts(max_size=30).map(lambda text: ("# " + text.replace("\n", " ")).rstrip())
+
+
+@st.composite
+def comment_blocks(draw: st.DrawFn, max_size: int = 2) -> tuple[str, ...]:
+    """Return comment lines, maybe with a blank line (an empty string) between two of them."""
+    block: list[str] = []
+    for index, line in enumerate(draw(st.lists(comment_lines(), max_size=max_size))):
+        if index and draw(st.booleans()):
+            block.append("")
+        block.append(line)
+    return tuple(block)
+
+
+@st.composite
+def commented(draw: st.DrawFn, nodes: st.SearchStrategy[Node]) -> Node:
+    """Return a node of ``nodes`` with comments above, inline and trailing on it and on every node below it."""
+    return _add_comments(draw, draw(nodes))
+
+
+def _add_comments(draw: st.DrawFn, node: Node) -> Node:
+    changes: dict[str, Any] = {
+        "comments": draw(comment_blocks()),
+        "inline_comment": draw(st.none() | comment_lines()),
+    }
+    if isinstance(node, Group):
+        changes["conditions"] = tuple(_add_comments(draw, child) for child in node.conditions)
+        changes["trailing_comments"] = draw(comment_blocks())
+    elif isinstance(node, Segment):
+        changes["condition"] = _add_comments(draw, node.condition)
+        changes["trailing_comments"] = draw(comment_blocks())
+    return replace(node, **changes)

@@ -35,10 +35,10 @@ def test_design_example_is_canonical() -> None:
     assert format_segment(parse_segment(DESIGN_EXAMPLE)) == DESIGN_EXAMPLE
 
 
-def test_comments_and_spacing_are_normalized() -> None:
+def test_spacing_is_normalized_and_comments_kept() -> None:
     text = 'segment   a   "A"  # note\n\n\nall{\n\tx=1\n    y   in["a","b",]\n}'
 
-    assert format_segments(parse_segments(text)) == 'segment a "A"\nall {\n  x = 1\n  y in ["a", "b"]\n}\n'
+    assert format_segments(parse_segments(text)) == 'segment a "A"  # note\nall {\n  x = 1\n  y in ["a", "b"]\n}\n'
 
 
 # --- numbers -------------------------------------------------------------------------------

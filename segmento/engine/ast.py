@@ -1,7 +1,8 @@
 """Rule model: immutable nodes that the JSON loader and the DSL parser both build.
 
-Each node keeps the location it came from (``loc``), which is left out of equality,
-so a rule read from JSON equals the same rule read from DSL. Values are Python
+Each node keeps the location it came from (``loc``) and the ``#`` comments written
+beside it in DSL text. Both are left out of equality, so a rule read from JSON equals
+the same rule read from DSL. Values are Python
 objects: ``str``, ``int``, ``Decimal`` (never ``float``), ``bool``, ``date``,
 ``datetime``, ``tuple`` for lists and for ``between`` bounds, ``Duration``,
 ``CalendarPeriod`` and ``None`` for operators that take no value.
@@ -40,9 +41,16 @@ EXACT: Final = TextOptions()
 
 @dataclass(frozen=True, slots=True)
 class Node:
-    """Base of every rule node."""
+    """Base of every rule node.
+
+    ``comments`` are the comment lines above the node, each from ``#`` to the end of
+    its line. An empty string among them is a blank line. ``inline_comment`` is the
+    comment at the end of the node's line (``city = "x"  # note``).
+    """
 
     loc: Location = field(default=UNKNOWN_LOCATION, compare=False, kw_only=True, repr=False)
+    comments: tuple[str, ...] = field(default=(), compare=False, kw_only=True, repr=False)
+    inline_comment: str | None = field(default=None, compare=False, kw_only=True, repr=False)
 
     def children(self) -> tuple[Node, ...]:
         return ()
@@ -96,11 +104,13 @@ class Group(Node):
     """``all`` (and), ``any`` (or) or ``none`` (not any) of the child conditions.
 
     ``negated`` is the JSON form's ``"not": true``: the group's result is inverted.
+    ``trailing_comments`` are the comment lines after the last condition, before ``}``.
     """
 
     kind: GroupKind
     conditions: tuple[Condition, ...]
     negated: bool = False
+    trailing_comments: tuple[str, ...] = field(default=(), compare=False, kw_only=True, repr=False)
 
     def children(self) -> tuple[Node, ...]:
         return self.conditions
@@ -111,12 +121,17 @@ Condition = Comparison | EventCondition | SegmentRef | Group
 
 @dataclass(frozen=True, slots=True)
 class Segment(Node):
-    """A named segment and its condition; the unit that rule files and the API exchange."""
+    """A named segment and its condition; the unit that rule files and the API exchange.
+
+    ``trailing_comments`` are the comment lines after the condition, such as those at
+    the end of a file.
+    """
 
     id: str
     name: str
     condition: Condition
     description: str = ""
+    trailing_comments: tuple[str, ...] = field(default=(), compare=False, kw_only=True, repr=False)
 
     def children(self) -> tuple[Node, ...]:
         return (self.condition,)

@@ -9,12 +9,20 @@ child is a leaf fits on one line: ``none { status = "lapsed" }``.
 value does not fit its usual spelling, and any operator a plugin adds, is written by
 name: ``score @matches_pattern "x"``.
 
-NOTE: comments are not part of the rule model, so formatting a parsed file drops them.
+Comments go back where ``comments.py`` finds them:
+
+- a node's ``comments`` on the lines above it, at its indentation;
+- its ``inline_comment`` two spaces after its line, or after the ``{`` of a group
+  written on several lines;
+- a group's ``trailing_comments`` before its ``}``, and a segment's after its condition.
+
+A group with a comment on its only leaf, or with trailing comments, is written on
+several lines. Comment texts are written as given, without surrounding whitespace.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Final, TypeGuard
 
@@ -24,6 +32,7 @@ from segmento.engine.ast import (
     Condition,
     EventCondition,
     Group,
+    Node,
     Segment,
     SegmentRef,
     TextOptions,
@@ -44,38 +53,102 @@ _EVENT_OPERATORS: Final = frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "betw
 
 def format_segments(segments: Iterable[Segment]) -> str:
     """Return the text of a DSL file holding ``segments``, separated by blank lines."""
-    return "\n".join(format_segment(segment) for segment in segments)
+    many = list(segments)
+    return "\n".join(_segment_text(segment, last=index == len(many) - 1) for index, segment in enumerate(many))
 
 
 def format_segment(segment: Segment) -> str:
     """Return the canonical DSL text of one segment, ending with a line break."""
-    lines = [f"segment {format_name(segment.id)} {write_string(segment.name)}"]
-    if segment.description:
-        lines.append(f"description {write_string(segment.description)}")
-    lines.extend(_condition_lines(segment.condition, 0))
-    return "\n".join(lines) + "\n"
+    return _segment_text(segment, last=True)
 
 
 def format_condition(condition: Condition) -> str:
     """Return the canonical DSL text of one condition, without a final line break."""
-    return "\n".join(_condition_lines(condition, 0))
+    return "\n".join(_condition_lines(condition, 0, first=True))
 
 
-def _condition_lines(condition: Condition, level: int) -> list[str]:
+def _segment_text(segment: Segment, last: bool) -> str:
+    lines = _comment_lines(segment.comments, "", blank_before=False, blank_after=True)
+    header = f"segment {format_name(segment.id)} {write_string(segment.name)}"
+    lines.append(header + _inline(segment.inline_comment))
+    if segment.description:
+        lines.append(f"description {write_string(segment.description)}")
+    lines.extend(_condition_lines(segment.condition, 0, first=True))
+    trailing = segment.trailing_comments
+    if not last:
+        # A blank line here would hand the comments after it to the next segment.
+        trailing = tuple(comment for comment in trailing if comment.strip())
+    lines.extend(_comment_lines(trailing, "", blank_before=last, blank_after=False))
+    return "\n".join(lines) + "\n"
+
+
+def _condition_lines(condition: Condition, level: int, first: bool) -> list[str]:
+    """Return the lines of ``condition`` with its comments. ``first``: no condition of its group comes before it."""
     indent = INDENT * level
+    lines = _comment_lines(condition.comments, indent, blank_before=not first, blank_after=True)
+    inline = _inline(condition.inline_comment)
     if not isinstance(condition, Group):
-        return [indent + _format_leaf(condition)]
+        lines.append(indent + _format_leaf(condition) + inline)
+        return lines
     head = f"{'not ' if condition.negated else ''}{condition.kind} {{"
     children = condition.conditions
-    if not children:
-        return [f"{indent}{head}}}"]
-    if len(children) == 1 and not isinstance(children[0], Group):
-        return [f"{indent}{head} {_format_leaf(children[0])} }}"]
-    lines = [indent + head]
-    for child in children:
-        lines.extend(_condition_lines(child, level + 1))
-    lines.append(indent + "}")
+    closing = _comment_lines(
+        condition.trailing_comments, indent + INDENT, blank_before=bool(children), blank_after=False
+    )
+    if not children and not closing:
+        lines.append(f"{indent}{head}}}{inline}")
+    elif len(children) == 1 and not isinstance(children[0], Group) and not closing and not _has_comments(children[0]):
+        lines.append(f"{indent}{head} {_format_leaf(children[0])} }}{inline}")
+    else:
+        lines.append(indent + head + inline)
+        for index, child in enumerate(children):
+            lines.extend(_condition_lines(child, level + 1, first=index == 0))
+        lines.extend(closing)
+        lines.append(indent + "}")
     return lines
+
+
+# --- comments ------------------------------------------------------------------------------
+
+
+def _comment_lines(comments: Sequence[str], indent: str, *, blank_before: bool, blank_after: bool) -> list[str]:
+    """Return comment lines at ``indent``, an empty string standing for a blank line.
+
+    A blank line is kept only next to a comment: between two, and before the first or
+    after the last where ``blank_before`` or ``blank_after`` allows. Blank lines in a
+    row count as one.
+    """
+    texts = [_comment_text(comment) for comment in comments]
+    lines: list[str] = []
+    for index, text in enumerate(texts):
+        if text:
+            lines.append(indent + text)
+            continue
+        comment_follows = any(texts[index + 1 :])
+        if lines and lines[-1] and (comment_follows or blank_after):
+            lines.append("")
+        elif not lines and comment_follows and blank_before:
+            lines.append("")
+    return lines
+
+
+def _inline(comment: str | None) -> str:
+    if comment is None:
+        return ""
+    text = _comment_text(comment)
+    return f"  {text}" if text else ""
+
+
+def _comment_text(comment: str) -> str:
+    """Return ``comment`` without surrounding whitespace, or raise ``ValueError`` if it is not one comment line."""
+    text = comment.strip()
+    if text and (not text.startswith("#") or "\n" in text):
+        raise ValueError(f"comment {comment!r} cannot be written in a rule: a comment is one line that starts with #")
+    return text
+
+
+def _has_comments(node: Node) -> bool:
+    return any(comment.strip() for comment in node.comments) or bool(_inline(node.inline_comment))
 
 
 def _format_leaf(condition: Condition) -> str:

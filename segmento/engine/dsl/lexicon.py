@@ -66,6 +66,9 @@ KEYWORDS: Final[frozenset[str]] = frozenset(
 # The same pattern as the grammar's NAME terminal.
 IDENTIFIER: Final = re.compile(r"[^\W\d][\w\u0300-\u036f]*")
 
+# The same pattern as the comment part of the grammar's _NL terminal.
+COMMENT: Final = re.compile(r"#[^\n]*")
+
 BIRTHDAY_FIELD: Final = "birthday"
 """The field that ``birthday in next 30 days`` and the other short birthday tests name."""
 

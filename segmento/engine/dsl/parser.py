@@ -1,7 +1,8 @@
 """Parse rule DSL text (``.seg`` files) into rule nodes.
 
 The grammar is ``segmento_v1.lark``; the Lark parser is built once per process. Every
-node carries the line and column where it starts, and every syntax problem raises
+node carries the line and column where it starts and the ``#`` comments written beside
+it (see ``comments.py`` for where each comment goes). Every syntax problem raises
 ``RuleSyntaxError`` with a ``code``, the line and column, and the source line.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from lark.exceptions import VisitError
 from lark.lark import PostLex
 
 from segmento.engine.ast import Condition, Segment
+from segmento.engine.dsl.comments import attach_to_condition, attach_to_segments, find_comments
 from segmento.engine.dsl.diagnostics import explain
 from segmento.engine.dsl.failures import ParseFailure, syntax_error
 from segmento.engine.dsl.lexicon import GRAMMAR_FILE
@@ -27,6 +30,17 @@ from segmento.engine.errors import RuleSyntaxError
 logger = logging.getLogger(__name__)
 
 GRAMMAR_PATH = Path(__file__).with_name(GRAMMAR_FILE)
+
+# The line-break tokens, which contain the comments, of the parse running in this thread or
+# task. The Lark parser is shared, so its lexer callback finds the current parse's list here.
+_LINE_BREAKS: ContextVar[list[Token] | None] = ContextVar("segmento_dsl_line_breaks", default=None)
+
+
+def _record_line_break(token: Token) -> Token:
+    recorded = _LINE_BREAKS.get()
+    if recorded is not None:
+        recorded.append(token)
+    return token
 
 
 class _BracketLineBreaks(PostLex):
@@ -60,6 +74,7 @@ def dsl_parser() -> Lark:
         propagate_positions=True,
         maybe_placeholders=True,
         postlex=_BracketLineBreaks(),
+        lexer_callbacks={"_NL": _record_line_break},
     )
 
 
@@ -67,6 +82,9 @@ def parse_segments(text: str, source: str | None = None) -> list[Segment]:
     """Parse a DSL file that contains any number of segments, in file order.
 
     ``source`` names the file in error locations. Raises ``RuleSyntaxError``.
+
+    NOTE: a text without any segment has no node for its comments, so they are
+    dropped. ``reformat`` keeps them.
     """
     segments: list[Segment] = _parse(text, "start", source)
     logger.debug("parsed %d segments from %s", len(segments), source or "text")
@@ -103,7 +121,10 @@ def parse_segment(text: str, source: str | None = None) -> Segment:
 
 
 def parse_condition(text: str, source: str | None = None) -> Condition:
-    """Parse one condition, such as ``city = "Hà Nội"`` or a whole group. Raises ``RuleSyntaxError``."""
+    """Parse one condition, such as ``city = "Hà Nội"`` or a whole group. Raises ``RuleSyntaxError``.
+
+    Comments after a group's ``}`` move before it. Comments after a single leaf are dropped.
+    """
     condition: Condition = _parse(text, "condition_only", source)
     return condition
 
@@ -111,16 +132,26 @@ def parse_condition(text: str, source: str | None = None) -> Condition:
 def _parse(text: str, start: str, source: str | None) -> Any:
     text = text.removeprefix("\ufeff")
     parser = dsl_parser()
+    line_breaks: list[Token] = []
+    recording = _LINE_BREAKS.set(line_breaks)
     try:
         tree = parser.parse(text, start=start)
     except UnexpectedInput as error:
         raise explain(ParseFailure(error, text, source, _lex_all(parser, text))) from None
+    finally:
+        _LINE_BREAKS.reset(recording)
+    builder = RuleBuilder(text, source)
     try:
-        return RuleBuilder(text, source).transform(tree)
+        parsed = builder.transform(tree)
     except VisitError as error:
         if isinstance(error.orig_exc, RuleSyntaxError):
             raise error.orig_exc from None
         raise
+    lines = text.split("\n")
+    comments = find_comments(line_breaks, lines)
+    if isinstance(parsed, list):
+        return attach_to_segments(parsed, comments, builder.ends, lines)
+    return attach_to_condition(parsed, comments, builder.ends, lines)
 
 
 def _lex_all(parser: Lark, text: str) -> list[Token]:

@@ -2,7 +2,8 @@
 
 There is one method per grammar rule. A rule without a method is a bug in this module,
 so the default handler raises instead of passing the subtree through. Every node gets
-the line and column of its first token.
+the line and column of its first token, and ``ends`` records where each node ends, so
+that comments can be attached afterwards (``comments.py``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
         super().__init__(visit_tokens=False)
         self._text = text
         self._source = source
+        self.ends: dict[tuple[int, int], tuple[int, int]] = {}
+        """The position just after each node's last token, by the position of its first token."""
 
     def __default__(self, data: str, children: list[Any], meta: Meta) -> Any:
         raise TypeError(f"grammar rule {data!r} of {GRAMMAR_FILE} has no method in {type(self).__name__}")
@@ -67,6 +70,8 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
     # --- helpers ---------------------------------------------------------------------------
 
     def _loc(self, meta: Meta) -> Location:
+        """Return the location of a new node, and record where the node ends."""
+        self.ends[(meta.line, meta.column)] = (meta.end_line, meta.end_column)
         return Location(line=meta.line, column=meta.column, source=self._source)
 
     def _error(
