@@ -52,7 +52,9 @@ def _names(generator: random.Random, choices: Sequence[str], low: int, high: int
 
 
 def _products(generator: random.Random) -> str:
-    return ", ".join(str(generator.randint(1000, 9999)) for _ in range(generator.randint(1, 5)))
+    # A repeated id is dropped, because validation rejects a key listed twice.
+    ids = [str(generator.randint(1000, 9999)) for _ in range(generator.randint(1, 5))]
+    return ", ".join(dict.fromkeys(ids))
 
 
 LEAVES: tuple[Callable[[random.Random], str], ...] = (

@@ -440,6 +440,14 @@ def test_compile_unknown_target_lists_targets(tmp_path: Path) -> None:
     assert "unknown target 'spark'; registered targets: sql" in result.stderr
 
 
+def test_compile_memory_target_explains(tmp_path: Path) -> None:
+    rule = write(tmp_path, "vip.seg", VIP_RULE)
+    result = invoke("compile", "--target", "memory", rule)
+    assert result.exit_code == 2
+    assert "target 'memory' evaluates rules in this process and has no query to print" in result.stderr
+    assert "use segmento match" in result.stderr
+
+
 def test_compile_unknown_dialect(tmp_path: Path) -> None:
     rule = write(tmp_path, "vip.seg", VIP_RULE)
     result = invoke("compile", "--dialect", "oracle", rule)

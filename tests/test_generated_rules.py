@@ -254,6 +254,11 @@ def _value_for(operator: str, kind: str, as_of: datetime) -> st.SearchStrategy[A
     return values
 
 
+def _distinct_keys(pool: tuple[str, ...]) -> st.SearchStrategy[tuple[str, ...]]:
+    """Return key lists of one or two keys, each listed once as validation requires."""
+    return st.lists(st.sampled_from(pool), min_size=1, max_size=2, unique=True).map(tuple)
+
+
 @st.composite
 def comparisons(draw: st.DrawFn, as_of: datetime) -> Comparison:
     spec = draw(st.sampled_from(sorted(REGISTRY.catalog.fields.values(), key=lambda item: item.name)))
@@ -261,7 +266,7 @@ def comparisons(draw: st.DrawFn, as_of: datetime) -> Comparison:
     keyed = field_type.keyed is not None and draw(st.booleans())
     if keyed:
         operator = draw(st.sampled_from(sorted(field_type.keyed_operators)))
-        include = tuple(draw(st.lists(st.sampled_from(KEYS), min_size=1, max_size=3)))
+        include = tuple(draw(st.lists(st.sampled_from(KEYS), min_size=1, max_size=3, unique=True)))
         kind = "decimal" if field_type.keyed == "decimal" else "integer"
         return Comparison(spec.name, operator, draw(_value_for(operator, kind, as_of)), include=include)
     operator = draw(st.sampled_from(sorted(field_type.operators - UNSUPPORTED_IN_SQL)))
@@ -310,8 +315,8 @@ def event_conditions(draw: st.DrawFn) -> EventCondition:
         operator,
         value,
         measure=draw(st.sampled_from(("value", "price", "quantity"))) if aggregate == "sum" else None,
-        products=draw(st.one_of(st.none(), st.lists(st.sampled_from(PRODUCTS), min_size=1, max_size=2).map(tuple))),
-        categories=draw(st.one_of(st.none(), st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=2).map(tuple))),
+        products=draw(st.none() | _distinct_keys(PRODUCTS)),
+        categories=draw(st.none() | _distinct_keys(CATEGORIES)),
         window=draw(st.one_of(st.none(), durations, periods)),
     )
 

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from segmento.adapters.sql_store import SqlProfileStore
+from segmento.engine.ast import Comparison
+from segmento.engine.catalog import FieldSpec
 from segmento.engine.errors import DataError
+from segmento.engine.evaluator import select
+from segmento.engine.hookspecs import hookimpl
 from segmento.engine.profiles import coerce_profile, read_profiles_jsonl
-from segmento.engine.registry import Registry, get_registry
+from segmento.engine.registry import Registry, build_registry, get_registry, make_plugin_manager
+from segmento.engine.types import FieldType
 
 EXTRA_FIELDS = """\
 fields:
@@ -314,3 +322,84 @@ def test_read_jsonl_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="cannot read profiles") as caught:
         list(read_profiles_jsonl(tmp_path / "absent.jsonl"))
     assert caught.value.location.source == str(tmp_path / "absent.jsonl")
+
+
+# --- types registered by a plugin -----------------------------------------------------------------
+
+
+class KindsPlugin:
+    """Field types known only by their kinds: text, instants, lists of numbers, maps of counts, and no kind."""
+
+    @hookimpl
+    def segmento_field_types(self) -> Sequence[FieldType]:
+        return (
+            FieldType("word", frozenset({"eq", "ne", "is_set"}), scalar="string"),
+            FieldType("moment", frozenset({"eq", "before", "is_set"}), scalar="datetime"),
+            FieldType("scores", frozenset({"contains_any", "is_empty"}), member="decimal"),
+            FieldType(
+                "visits", frozenset({"contains_any"}), member="string", keyed="integer", keyed_operators=frozenset({"gte"})
+            ),
+            FieldType("opaque", frozenset({"is_set"})),
+        )
+
+    @hookimpl
+    def segmento_fields(self) -> Sequence[FieldSpec]:
+        return (
+            FieldSpec("nickname", "word"),
+            FieldSpec("joined_at", "moment"),
+            FieldSpec("quiz_scores", "scores"),
+            FieldSpec("store_visits", "visits"),
+            FieldSpec("raw_blob", "opaque"),
+        )
+
+
+@pytest.fixture(scope="module")
+def plugin_registry() -> Registry:
+    return build_registry(make_plugin_manager([KindsPlugin()], load_entry_points=False))
+
+
+def test_plugin_types_coerced_by_kind(plugin_registry: Registry) -> None:
+    profile = coerce(
+        plugin_registry,
+        nickname=unicodedata.normalize("NFD", "Hà"),
+        joined_at="2024-05-01T10:00:00+07:00",
+        quiz_scores=[7, "2.50"],
+        store_visits={unicodedata.normalize("NFD", "Huế"): "3"},
+        raw_blob={"kept": 1.5},
+    )
+
+    assert profile["nickname"] == "Hà"
+    assert unicodedata.is_normalized("NFC", profile["nickname"])
+    assert profile["joined_at"] == datetime(2024, 5, 1, 3, 0, tzinfo=UTC)
+    assert profile["quiz_scores"] == [Decimal(7), Decimal("2.50")]
+    assert profile["store_visits"] == {"Huế": 3}
+    assert profile["raw_blob"] == {"kept": 1.5}
+
+
+def test_plugin_type_value_error_names_type(plugin_registry: Registry) -> None:
+    error = coercion_error(plugin_registry, nickname=5)
+
+    assert error.location.pointer == "/nickname"
+    assert "'nickname' (word)" in error.message
+    assert error.params == {"field": "nickname", "type": "word"}
+    assert coercion_error(plugin_registry, quiz_scores=[1, "many"]).location.pointer == "/quiz_scores/1"
+
+
+def test_plugin_type_nfd_text_matches(plugin_registry: Registry) -> None:
+    raw_profiles = [
+        {"id": "nfd", "nickname": unicodedata.normalize("NFD", "Hà")},
+        {"id": "nfc", "nickname": "Hà"},
+        {"id": "plain", "nickname": "Ha"},
+        {"id": "none"},
+    ]
+    rule = Comparison("nickname", "eq", "Hà")
+    store = SqlProfileStore(sa.create_engine("sqlite://"), plugin_registry)
+    store.create_schema()
+    store.write_profiles(raw_profiles)
+    profiles = [coerce_profile(raw, plugin_registry) for raw in raw_profiles]
+
+    in_memory = sorted(select(rule, profiles, plugin_registry))
+    in_sqlite = store.members(rule)
+
+    assert in_memory == ["nfc", "nfd"]
+    assert in_sqlite == ["nfc", "nfd"]

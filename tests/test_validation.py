@@ -18,6 +18,7 @@ from segmento.engine.ast import (
     SegmentRef,
     TextOptions,
 )
+from segmento.engine.dsl.parser import parse_segment
 from segmento.engine.errors import Location, RuleErrors, RuleSemanticError
 from segmento.engine.jsonform import load_segment, load_segments
 from segmento.engine.registry import get_registry
@@ -121,6 +122,17 @@ FIELD_CASES = [
         {"field": "city", "include": ["x"], "operator": "eq", "type": "string", "value": "a"},
         "include_not_allowed", "/condition/include", "map and ranked fields",
         id="include on plain field",
+    ),
+    pytest.param(
+        {"field": "product_views", "include": [2, "2"], "operator": "gte", "type": "integer", "value": 1},
+        "duplicate_key", "/condition/include/1", 'Remove the repeated "2"',
+        id="include key listed twice",
+    ),
+    pytest.param(
+        {"field": "short_term_interests", "include": ["toys", "books", "toys"], "operator": "lte",
+         "type": "integer", "value": 2},
+        "duplicate_key", "/condition/include/2", "each key only once",
+        id="ranked key listed twice",
     ),
     pytest.param(
         {"field": "total_purchase", "operator": "eq", "type": "string", "value": "1001"},
@@ -245,6 +257,18 @@ EVENT_CASES = [
         "between_bounds_reversed", "/condition/value", "lower bound first",
         id="event bounds reversed",
     ),
+    pytest.param(
+        {"event": "purchase", "aggregate": "count", "operator": "gte", "type": "integer", "value": 1,
+         "include": {"products": [42, "7", "42"]}},
+        "duplicate_key", "/condition/include/products/2", "each product only once",
+        id="product listed twice",
+    ),
+    pytest.param(
+        {"event": "purchase", "aggregate": "count", "operator": "gte", "type": "integer", "value": 1,
+         "include": {"categories": ["shoes", "shoes"], "products": ["1"]}},
+        "duplicate_key", "/condition/include/categories/1", "each category only once",
+        id="category listed twice",
+    ),
 ]
 
 
@@ -302,6 +326,10 @@ AST_CASES = [
                  id="text operator on event"),
     pytest.param(EventCondition("purchase", "count", "gte", 1, products=()), "empty_include",
                  id="empty products"),
+    pytest.param(Comparison("product_views", "gte", 1, include=("2", "2")), "duplicate_key",
+                 id="include key listed twice"),
+    pytest.param(EventCondition("purchase", "count", "gte", 1, categories=("shoes", "shoes")), "duplicate_key",
+                 id="category listed twice"),
     pytest.param(EventCondition("purchase", "count", "gte", 1, window=Duration(0, "days")), "duration_not_positive",
                  id="zero window"),
     pytest.param(Group("all", ()), "empty_group", id="empty group"),
@@ -358,6 +386,42 @@ def test_allowed_values_compare_with_text_options() -> None:
 
 def test_allowed_values_do_not_restrict_fragments() -> None:
     assert ast_problems(Comparison("status", "contains", "risk")) == []
+
+
+def test_repeated_key_in_dsl_names_key() -> None:
+    text = 'segment views "Views"\nall {\n  city is set\n  product_views[2, 3, 2, 2] >= 1\n}\n'
+
+    problems = segment_problems(parse_segment(text, source="views.seg"))
+
+    assert len(problems) == 1
+    assert problems[0].code == "duplicate_key"
+    assert problems[0].params == {"key": "2", "field": "product_views"}
+    assert problems[0].location == Location(line=4, column=3, source="views.seg")
+    assert str(problems[0]).startswith('views.seg:4:3: "2" is listed more than once in the include list of product_views')
+
+
+def test_each_repeated_key_reported_once() -> None:
+    condition = EventCondition("purchase", "count", "gte", 1, products=("1", "2", "1", "2", "1"))
+
+    problems = ast_problems(condition)
+
+    assert [problem.params["key"] for problem in problems] == ["1", "2"]
+    assert {problem.params["list"] for problem in problems} == {"products"}
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        pytest.param(Comparison("city", "in", ("Huế", "Huế")), id="in"),
+        pytest.param(Comparison("city", "not_in", ("Huế", "huế"), options=TextOptions(ignore_case=True)),
+                     id="not_in equal when folded"),
+        pytest.param(Comparison("long_term_interests", "contains_all", ("toys", "toys")), id="contains_all"),
+        pytest.param(Comparison("product_views", "contains_any", ("1", "1")), id="contains_any"),
+    ],
+)
+def test_repeated_values_in_value_list_pass(condition: Comparison) -> None:
+    # A value list is a set: a repeat changes no result on any target, so it is accepted.
+    assert ast_problems(condition) == []
 
 
 def test_invalid_segment_id_and_empty_name() -> None:

@@ -1,9 +1,10 @@
 """The targets ``segmento compile`` can print, and how each one's query is shown.
 
-``sql`` is built in. A target that a plugin registers through ``segmento_compilers``
-is printable when its compiler class derives from ``engine.compiler.Compiler``, whose
-constructor every such target shares. Its result is printed as JSON when it is a
-mapping or a list (a search query, for example) and with ``str`` otherwise.
+The targets are those of the registry whose compiler returns a query
+(``TargetSpec.output``). The in-memory target returns a predicate and has nothing to
+print. ``sql`` needs the profile model and a dialect. Any other target is compiled with
+the constructor of ``engine.compiler.Compiler``, and its result is printed as JSON
+when it is a mapping or a list (a search query, for example) and with ``str`` otherwise.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 from segmento.engine.ast import Segment
-from segmento.engine.compiler import Compiler
 from segmento.engine.errors import UnsupportedError
 from segmento.engine.registry import Registry
 
@@ -34,8 +34,21 @@ class CompiledQuery:
 
 
 def compile_targets(registry: Registry) -> list[str]:
-    """Return the names of the targets ``compile`` accepts, sorted."""
-    return sorted({SQL_TARGET, *registry.compilers})
+    """Return the names of the registered targets whose query ``compile`` can print, sorted."""
+    return sorted(name for name, spec in registry.targets.items() if spec.output == "query")
+
+
+def target_problem(target: str, registry: Registry) -> str | None:
+    """Return why ``compile`` cannot print a query for ``target``, or ``None`` when it can."""
+    targets = compile_targets(registry)
+    if target in targets:
+        return None
+    if target in registry.targets:
+        return (
+            f"target {target!r} evaluates rules in this process and has no query to print; "
+            f"use segmento match to list the profiles it selects, or compile for one of: {', '.join(targets)}"
+        )
+    return f"unknown target {target!r}; registered targets: {', '.join(targets)}"
 
 
 def compile_for_target(
@@ -46,17 +59,17 @@ def compile_for_target(
     as_of: datetime | None,
     timezone: str,
 ) -> CompiledQuery:
-    """Compile ``segment`` for ``target``. Raises ``UnsupportedError`` when the target cannot express it."""
+    """Compile ``segment`` for ``target``.
+
+    Raises ``UnsupportedError`` when the target is unknown, has no query to print or
+    cannot express the segment, and ``PluginError`` when its compiler cannot be imported.
+    """
+    problem = target_problem(target, registry)
+    if problem is not None:
+        raise UnsupportedError(problem, value=target, params={"target": target})
+    compiler_class = registry.compiler(target)
     if target == SQL_TARGET:
         return _compile_sql(segment, registry, dialect, as_of, timezone)
-    compiler_class = registry.compilers.get(target)
-    if not (isinstance(compiler_class, type) and issubclass(compiler_class, Compiler)):
-        raise UnsupportedError(
-            f"target {target!r} has no compiler that segmento compile can run",
-            value=target,
-            hint="Its plugin must register a subclass of segmento.engine.compiler.Compiler",
-            params={"target": target},
-        )
     result = compiler_class(registry, as_of=as_of, timezone=timezone).compile(segment)
     if isinstance(result, (Mapping, list)):
         return CompiledQuery(json.dumps(result, ensure_ascii=False, indent=2, default=str), {"query": result})

@@ -253,18 +253,16 @@ def compile_command(
 
     Time windows are fixed for --as-of, so the parameters are instants, never 'now'.
     """
-    from segmento.cli.compile_targets import compile_for_target, compile_targets
+    from segmento.cli.compile_targets import compile_for_target, target_problem
 
     printer = ProblemPrinter()
     try:
         registry = load_registry(catalog)
     except SegmentoError as error:
         exit_invalid(printer, error)
-    targets = compile_targets(registry)
-    if target not in targets:
-        raise click.BadParameter(
-            f"unknown target {target!r}; registered targets: {', '.join(targets)}", param_hint="'--target'"
-        )
+    problem = target_problem(target, registry)
+    if problem is not None:
+        raise click.BadParameter(problem, param_hint="'--target'")
     try:
         rule_file = read_rule_file(rule)
         printer.remember(rule_file.source, rule_file.text)

@@ -11,10 +11,10 @@ entry-point group::
 Every hook is called once, when the registry is built (``segmento.engine.registry``),
 except ``segmento_operator_implementations``, which is called once per target the first
 time that target is used. Every plugin's result is collected; no hook stops at the
-first result. Two plugins
-that claim the same name (a type, an operator, a field, an event kind, a target, or an
-operator implementation for one target) make the registry raise ``PluginError``
-naming both.
+first result. Two plugins that claim the same name (a type, an operator, a field, an
+event kind, a target, or an operator implementation for one target) make the registry
+raise ``PluginError`` naming both. The built-in vocabulary, the in-memory evaluator and
+the SQL compiler are registered through these same hooks.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import pluggy
 if TYPE_CHECKING:
     from segmento.engine.catalog import EventSpec, FieldSpec
     from segmento.engine.operators import OperatorSpec
+    from segmento.engine.targets import TargetSpec
     from segmento.engine.types import FieldType
 
 PROJECT_NAME = "segmento"
@@ -77,8 +78,8 @@ def segmento_events() -> Sequence[EventSpec]:
 def segmento_operator_implementations(target: str) -> Mapping[str, Callable[..., Any]] | None:
     """Return implementations of positive operators for ``target``, keyed by operator name.
 
-    Called the first time a rule is compiled for ``target`` (``memory``, ``sql``, or a
-    target that a ``segmento_compilers`` result adds). Import the target's library
+    Called the first time a rule is compiled for ``target`` (``memory``, ``sql``, or
+    another target that a ``segmento_compilers`` result names). Import the target's library
     inside the function, not at module level. Return ``None`` for a target the plugin
     does not support; rules that use its operators then fail to compile for that
     target with an ``UnsupportedError`` naming the operator.
@@ -93,8 +94,16 @@ def segmento_operator_implementations(target: str) -> Mapping[str, Callable[...,
 
 
 @hookspec
-def segmento_compilers() -> Sequence[type]:
-    """Return compiler classes, each with a class attribute ``target`` naming its target.
+def segmento_compilers() -> Sequence[TargetSpec]:
+    """Return the targets this plugin adds, each a ``TargetSpec`` naming its compiler class.
 
-    A compiler turns a validated ``Segment`` into a query for its target and does no I/O.
+    Called once while the registry is built, with no arguments. The spec names the class
+    by import path (``"segmento.plugins.sql.compiler:SqlCompiler"``), so returning it
+    imports nothing: ``Registry.compiler(target)`` imports the class when the target is
+    first used, and raises ``PluginError`` naming the plugin when that import fails.
+    The class derives from ``segmento.engine.compiler.Compiler`` and its ``target``
+    attribute equals the spec's name. A compiler turns a validated ``Segment`` into a
+    query for its target, or a predicate for the in-memory target, and does no I/O.
+    A target that a second plugin also returns makes the registry raise ``PluginError``
+    naming both plugins.
     """

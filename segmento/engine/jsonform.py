@@ -90,6 +90,12 @@ def parse_json_text(text: str | bytes, *, source: str | None = None) -> Any:
     elif text.startswith("\ufeff"):
         text = text[1:]
     try:
+        return json.loads(text, parse_float=Decimal, object_pairs_hook=_object_without_repeats)
+    except (json.JSONDecodeError, _RepeatedKeyError):
+        # The fast C parser cannot tell where a repeated key is. The Python parser
+        # reads the text again to find the problem and its position.
+        pass
+    try:
         return _RuleDecoder().decode(text)
     except json.JSONDecodeError as error:
         raise _syntax_error(error.msg, text, error.pos, source) from None
@@ -157,6 +163,17 @@ def _syntax_error(
         hint=hint,
         code=code,
     )
+
+
+class _RepeatedKeyError(ValueError):
+    pass
+
+
+def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _RepeatedKeyError()
+    return result
 
 
 class _DuplicateKeyError(ValueError):

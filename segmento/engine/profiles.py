@@ -2,10 +2,13 @@
 
 ``coerce_profile`` converts each field by its type in the field catalog: text to NFC,
 money and scores to ``Decimal`` (never ``float``), dates and datetimes to ``date`` and
-aware UTC ``datetime``. ``events`` and ``segments`` have fixed shapes. Keys the
-catalog does not know are kept unchanged. Derived fields (``age``) are dropped
-because the evaluator computes them. A malformed value raises ``DataError`` with the
-JSON pointer of the value and the source (``profiles.jsonl:12``).
+aware UTC ``datetime``. A type that a plugin registers is converted by its kinds, as
+the SQL store lays it out: a scalar by ``FieldType.scalar``, a list by ``member``, and
+a map of text keys by ``keyed`` when the type has keyed tests. ``events`` and
+``segments`` have fixed shapes. Keys the catalog does not know are kept unchanged.
+Derived fields (``age``) are dropped because the evaluator computes them. A malformed
+value raises ``DataError`` with the JSON pointer of the value and the source
+(``profiles.jsonl:12``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any, Final
 from segmento.engine.errors import DataError, Location
 from segmento.engine.registry import Registry, get_registry
 from segmento.engine.text import normalize
+from segmento.engine.types import FieldType, ScalarKind
 
 logger = logging.getLogger(__name__)
 
@@ -192,20 +196,25 @@ def _event(value: Any) -> dict[str, Any]:
     return event
 
 
-_TYPE_COERCERS: Final[Mapping[str, Callable[[Any], Any]]] = {
+_SCALAR_COERCERS: Final[Mapping[ScalarKind, Callable[[Any], Any]]] = {
     "string": _string,
     "integer": _integer,
     "decimal": _decimal,
     "boolean": _boolean,
     "date": _date,
     "datetime": _datetime,
+}
+"""Coercion of a JSON value to each scalar kind."""
+
+_TYPE_COERCERS: Final[Mapping[str, Callable[[Any], Any]]] = {
+    **_SCALAR_COERCERS,
     "string_list": _list_of(_string),
     "number_list": _list_of(_decimal),
     "count_map": _map_of(_integer),
     "score_map": _map_of(_decimal),
     "ranked_list": _list_of(_string),
 }
-"""Coercion of each built-in field type's JSON value. Fields of other types are kept as they are."""
+"""Coercion of each built-in field type's JSON value. ``_kind_coercer`` covers the types of plugins."""
 
 _FIXED_KEYS: Final[Mapping[str, Callable[[Any], Any]]] = {
     "events": _list_of(_event),
@@ -231,7 +240,9 @@ def coerce_profile(
             hint='Write each profile as an object such as {"id": "17850", "city": "Hà Nội"}',
             code="profile_not_object",
         )
-    fields = (registry or get_registry()).catalog.fields
+    registry = registry or get_registry()
+    fields = registry.catalog.fields
+    types = registry.types
     profile: dict[str, Any] = {}
     for key, value in raw.items():
         spec = fields.get(key)
@@ -244,6 +255,8 @@ def coerce_profile(
             coerce = _FIXED_KEYS[key]
         elif spec is not None and spec.type in _TYPE_COERCERS:
             coerce = _TYPE_COERCERS[spec.type]
+        elif spec is not None and (kind_coercer := _kind_coercer(types.get(spec.type))) is not None:
+            coerce = kind_coercer
         else:
             profile[key] = value
             continue
@@ -256,6 +269,24 @@ def coerce_profile(
             code="profile_without_id",
         )
     return profile
+
+
+def _kind_coercer(field_type: FieldType | None) -> Callable[[Any], Any] | None:
+    """Return the coercion of a plugin type's values by its kinds, or ``None`` when it has none.
+
+    The layout matches the SQL store and the evaluator. A type with a scalar kind has
+    one value, a type with keyed tests is a map read by ``field[key]``, and any other
+    type with a member kind is a list.
+    """
+    if field_type is None:
+        return None
+    if field_type.scalar is not None:
+        return _SCALAR_COERCERS[field_type.scalar]
+    if field_type.keyed is not None:
+        return _map_of(_SCALAR_COERCERS[field_type.keyed])
+    if field_type.member is not None:
+        return _list_of(_SCALAR_COERCERS[field_type.member])
+    return None
 
 
 def _coerce_member(

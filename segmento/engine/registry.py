@@ -2,7 +2,8 @@
 
 ``get_registry()`` loads the built-in plugin and every plugin installed under the
 ``segmento`` entry-point group, calls each hook once, and checks that no two plugins
-claim the same name.
+claim the same name. A target's compiler class and its operator implementations are
+loaded on first use, so building the registry imports no target library.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import functools
 import importlib
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -21,9 +22,14 @@ from segmento.engine import hookspecs
 from segmento.engine.catalog import Catalog, EventSpec, FieldSpec, load_catalog_file
 from segmento.engine.errors import DataError, Location, PluginError
 from segmento.engine.operators import OperatorSpec
+from segmento.engine.targets import COMPILER_PATH, TargetSpec
 from segmento.engine.types import FieldType
 
+if TYPE_CHECKING:
+    from segmento.engine.compiler import Compiler
+
 logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class Implementation:
@@ -40,7 +46,9 @@ class Registry:
     types: dict[str, FieldType] = field(default_factory=dict)
     operators: dict[str, OperatorSpec] = field(default_factory=dict)
     catalog: Catalog = field(default_factory=Catalog)
-    compilers: dict[str, type] = field(default_factory=dict)
+    targets: dict[str, TargetSpec] = field(default_factory=dict)
+    compilers: dict[str, type[Compiler[Any]]] = field(default_factory=dict)
+    """Compiler classes by target, filled by ``compiler`` as each target is first used."""
     implementations: dict[str, dict[str, Implementation]] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
     manager: pluggy.PluginManager | None = field(default=None, repr=False)
@@ -56,6 +64,28 @@ class Registry:
                 params={"kind": kind, "name": name, "first": previous, "second": plugin},
             )
         self.owners[(kind, name)] = plugin
+
+    def compiler(self, target: str) -> type[Compiler[Any]]:
+        """Return the compiler class of ``target``, importing it on first use.
+
+        Raises ``PluginError`` when no plugin registers ``target``. When the registered
+        class cannot be imported or is not a ``Compiler`` subclass for ``target``, the
+        ``PluginError`` names the plugin and the import path.
+        """
+        loaded = self.compilers.get(target)
+        if loaded is not None:
+            return loaded
+        spec = self.targets.get(target)
+        if spec is None:
+            raise PluginError(
+                f"no plugin registers target {target!r}",
+                value=target,
+                hint="Install the plugin that provides it, or use one of: " + ", ".join(sorted(self.targets)),
+                params={"target": target, "targets": sorted(self.targets)},
+            )
+        compiler_class = _import_compiler(spec)
+        self.compilers[target] = compiler_class
+        return compiler_class
 
     def implementation(self, target: str, operator: str) -> Implementation | None:
         """Return the implementation of ``operator`` for ``target``, or ``None`` when no plugin has one."""
@@ -100,6 +130,7 @@ class Registry:
             types=self.types,
             operators=self.operators,
             catalog=self.catalog.extended(specs, events),
+            targets=self.targets,
             compilers=self.compilers,
             implementations=self.implementations,
             owners=self.owners,
@@ -155,21 +186,19 @@ def build_registry(manager: pluggy.PluginManager) -> Registry:
         for event in events:
             registry.claim("event kind", event.name, plugin)
             registry.catalog.add_event(EventSpec(event.name, event.description, plugin))
-    for plugin, compilers in _results_by_plugin(manager, hook.segmento_compilers):
-        for compiler in compilers:
-            target = getattr(compiler, "target", None)
-            if not isinstance(target, str):
-                raise PluginError(f"compiler {compiler!r} of plugin {plugin!r} has no 'target' name")
-            registry.claim("target", target, plugin)
-            registry.compilers[target] = compiler
+    for plugin, targets in _results_by_plugin(manager, hook.segmento_compilers):
+        for target in targets:
+            _check_target(target, plugin)
+            registry.claim("target", target.name, plugin)
+            registry.targets[target.name] = replace(target, plugin=plugin)
 
     _check_consistency(registry)
     logger.debug(
-        "registry built: %d types, %d operators, %d fields, compilers %s",
+        "registry built: %d types, %d operators, %d fields, targets %s",
         len(registry.types),
         len(registry.operators),
         len(registry.catalog.fields),
-        sorted(registry.compilers),
+        sorted(registry.targets),
     )
     return registry
 
@@ -213,3 +242,57 @@ def _check_consistency(registry: Registry) -> None:
                 f"field {spec.name!r} of plugin {spec.plugin!r} has unknown type {spec.type!r}",
                 hint="Register the type in segmento_field_types or use one of: " + ", ".join(sorted(registry.types)),
             )
+
+
+def _check_target(target: object, plugin: str) -> None:
+    if not isinstance(target, TargetSpec):
+        raise PluginError(
+            f"plugin {plugin!r} returned {target!r} from segmento_compilers, not a TargetSpec",
+            value=repr(target),
+            hint='Return TargetSpec(name=..., compiler="package.module:ClassName") objects',
+            params={"plugin": plugin},
+        )
+    if not COMPILER_PATH.match(target.compiler):
+        raise PluginError(
+            f"plugin {plugin!r} gives target {target.name!r} the compiler path {target.compiler!r}, "
+            "which is not of the form 'package.module:ClassName'",
+            value=target.compiler,
+            hint="Name the compiler class as package.module:ClassName",
+            params={"plugin": plugin, "target": target.name},
+        )
+
+
+def _import_compiler(spec: TargetSpec) -> type[Compiler[Any]]:
+    from segmento.engine.compiler import Compiler
+
+    params = {"plugin": spec.plugin, "target": spec.name, "compiler": spec.compiler}
+    try:
+        found: Any = importlib.import_module(spec.module)
+        for name in spec.class_name.split("."):
+            found = getattr(found, name)
+    except (ImportError, AttributeError) as error:
+        raise PluginError(
+            f"the compiler {spec.compiler!r} of target {spec.name!r}, registered by plugin {spec.plugin!r}, "
+            f"cannot be imported: {error}",
+            value=spec.compiler,
+            hint="Install the plugin's dependencies, or fix the compiler path it registers",
+            params=params,
+        ) from error
+    if not (isinstance(found, type) and issubclass(found, Compiler)):
+        raise PluginError(
+            f"the compiler {spec.compiler!r} of target {spec.name!r}, registered by plugin {spec.plugin!r}, "
+            "is not a subclass of segmento.engine.compiler.Compiler",
+            value=spec.compiler,
+            hint="Point the TargetSpec at the target's Compiler subclass",
+            params=params,
+        )
+    if found.target != spec.name:
+        raise PluginError(
+            f"the compiler {spec.compiler!r}, registered by plugin {spec.plugin!r} for target {spec.name!r}, "
+            f"compiles for target {found.target!r}",
+            value=found.target,
+            hint="Make the class attribute 'target' equal the TargetSpec's name",
+            params=params,
+        )
+    logger.debug("loaded compiler %s for target %s", spec.compiler, spec.name)
+    return found

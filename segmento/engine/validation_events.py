@@ -19,6 +19,7 @@ from segmento.engine.validation_values import (
     name_list,
     period_problems,
     problem,
+    repeated_key_problems,
     shape_problem,
     unknown_operator_problem,
 )
@@ -62,7 +63,7 @@ def event_problems(leaf: EventCondition, registry: Registry) -> Iterator[RuleSem
         )
     else:
         yield from _event_value_problems(leaf, operator)
-    for key, names in (("products", leaf.products), ("categories", leaf.categories)):
+    for key, item, names in (("products", "product", leaf.products), ("categories", "category", leaf.categories)):
         if names is not None and not names:
             yield problem(
                 f"the {key} list is empty",
@@ -70,6 +71,8 @@ def event_problems(leaf: EventCondition, registry: Registry) -> Iterator[RuleSem
                 "empty_include",
                 hint=f"List the {key} to count, or remove the list",
             )
+        elif names is not None:
+            yield from repeated_key_problems(names, at(leaf.loc, "include", key), f"the {key} list", item, list=key)
     if isinstance(leaf.window, Duration):
         yield from duration_problems(leaf.window, at(leaf.loc, "in_last"))
     elif isinstance(leaf.window, CalendarPeriod):

@@ -27,6 +27,7 @@ from segmento.engine.validation_values import (
     name_list,
     period_problems,
     problem,
+    repeated_key_problems,
     shape_problem,
     unknown_operator_problem,
     whole_number_problems,
@@ -103,6 +104,9 @@ class LeafChecker:
                 yield include_problem
                 if field_type.keyed is None:
                     return
+            yield from repeated_key_problems(
+                leaf.include, at(leaf.loc, "include"), f"the include list of {spec.name}", "key", field=spec.name
+            )
         if leaf.operator not in allowed:
             yield self._operator_not_allowed(leaf, spec, field_type, allowed)
             return

@@ -5,7 +5,7 @@ Shared by the checks of field tests and event tests in ``validation_leaves``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
 
 from segmento.engine.catalog import closest
@@ -167,6 +167,33 @@ def whole_number_problems(
         yield problem(
             f"{show(value)} is out of range: expected {expected}", location, code, value=value, hint=f"Give {expected}"
         )
+
+
+def repeated_key_problems(
+    keys: Sequence[str], location: Location, list_name: str, item: str, **params: Any
+) -> Iterator[RuleSemanticError]:
+    """Yield a problem at the second occurrence of each key that a key list repeats.
+
+    Key lists (include keys, event products and categories) name each key once. A value
+    list of ``in`` or ``contains_any`` may repeat a value, because it is a set.
+    ``location`` is the list's own location, ``list_name`` names it in the message and
+    ``item`` names one of its keys in the hint.
+    """
+    seen: set[str] = set()
+    reported: set[str] = set()
+    for index, key in enumerate(keys):
+        if key in seen and key not in reported:
+            reported.add(key)
+            yield problem(
+                f"{show(key)} is listed more than once in {list_name}",
+                at(location, index),
+                "duplicate_key",
+                value=key,
+                hint=f"Remove the repeated {show(key)}. The list names each {item} only once",
+                key=key,
+                **params,
+            )
+        seen.add(key)
 
 
 def bounds_order_problems(lower: Any, upper: Any, location: Location) -> Iterator[RuleSemanticError]:

@@ -1,13 +1,21 @@
-"""The core vocabulary: field types and operators, registered through the public hooks."""
+"""The core vocabulary and the in-memory target, registered through the public hooks."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from segmento.engine.hookspecs import hookimpl
 from segmento.engine.operators import BUILTIN_OPERATORS, OperatorSpec
+from segmento.engine.targets import TargetSpec
 from segmento.engine.types import BUILTIN_TYPES, FieldType
+
+MEMORY_TARGET: Final = TargetSpec(
+    name="memory",
+    compiler="segmento.engine.evaluator:MemoryCompiler",
+    description="in-memory evaluator, the reference that every other target must agree with",
+    output="predicate",
+)
 
 
 @hookimpl
@@ -18,6 +26,11 @@ def segmento_field_types() -> Sequence[FieldType]:
 @hookimpl
 def segmento_operators() -> Sequence[OperatorSpec]:
     return BUILTIN_OPERATORS
+
+
+@hookimpl
+def segmento_compilers() -> Sequence[TargetSpec]:
+    return (MEMORY_TARGET,)
 
 
 @hookimpl

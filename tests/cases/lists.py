@@ -76,6 +76,9 @@ CASES = [
         ["l1", "l5"],
     ),
     case("list-contains-all-missing-item", C("tags", "contains_all", ("Giày", "sách")), COLLECTIONS, []),
+    # A value list is a set, so a repeated value changes nothing.
+    case("list-contains-all-repeated-value", C("tags", "contains_all", ("Giày", "Giày")), COLLECTIONS, ["l1"]),
+    case("map-contains-any-repeated-key", C("product_views", "contains_any", ("3", "3")), COLLECTIONS, ["l5"]),
     case(
         "list-contains-none-includes-missing",
         C("tags", "contains_none", ("giày",)),

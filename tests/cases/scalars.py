@@ -54,6 +54,7 @@ CASES = [
     case("int-between-inclusive", C("total_purchase", "between", (0, 7)), NUMBERS, ["n1", "n2", "n7"]),
     case("int-not-between", C("total_purchase", "not_between", (0, 7)), NUMBERS, ["n3", "n4", "n5", "n6"]),
     case("int-in", C("total_purchase", "in", (3, 1001)), NUMBERS, ["n1", "n6"]),
+    case("int-in-repeated-value", C("total_purchase", "in", (3, 1001, 3)), NUMBERS, ["n1", "n6"]),
     case("int-not-in", C("total_purchase", "not_in", (3, 1001)), NUMBERS, ["n2", "n3", "n4", "n5", "n7"]),
     case("int-is-set", C("total_purchase", "is_set"), NUMBERS, _PRESENT_COUNTS),
     case("int-is-not-set", C("total_purchase", "is_not_set"), NUMBERS, ["n3", "n4"]),

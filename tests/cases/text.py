@@ -30,6 +30,14 @@ TEXTS = (
     {"id": "t10", "city": "Hà Nội ", "name": "ĐẶNG Văn Đức"},
 )
 
+NICKNAMES = (
+    {"id": "k1", "nickname": nfd("Hà")},
+    {"id": "k2", "nickname": "Hà"},
+    {"id": "k3", "nickname": "HA"},
+    {"id": "k4"},
+)
+"""Text in a field of the test plugin's ``word`` type, whose values every target reads as NFC."""
+
 _PRESENT_CITIES = ("t01", "t02", "t03", "t04", "t05", "t06", "t07", "t10")
 _PRESENT_NAMES = ("t01", "t02", "t03", "t04", "t05", "t06", "t07", "t10")
 
@@ -96,4 +104,8 @@ CASES = [
     case("text-ends-with-folds-rule-value", C("name", "ends_with", "ức", options=AI), TEXTS, ["t10"]),
     case("text-ends-with-ignore-accents-plain", C("name", "ends_with", "uc", options=AI), TEXTS, ["t10"]),
     case("text-contains-ignore-case-percent", C("name", "contains", "% OFF", options=CI), TEXTS, ["t01"]),
+    # --- a string type registered by a plugin ------------------------------------------------
+    case("plugin-type-eq-nfd-profile", C("nickname", "eq", "Hà"), NICKNAMES, ["k1", "k2"]),
+    case("plugin-type-ne-nfd-profile", C("nickname", "ne", "Hà"), NICKNAMES, ["k3", "k4"]),
+    case("plugin-type-eq-ignore-both", C("nickname", "eq", "ha", options=CI_AI), NICKNAMES, ["k1", "k2", "k3"]),
 ]
