@@ -159,6 +159,7 @@ def test_rees46_segments_are_not_empty(rees46: DemoRun) -> None:
         "smartphone_shoppers",
         "top_phone_viewers",
         "apple_buyers_browsing_audio",
+        "cart_not_bought_30m",
     }
     assert all(size > 0 for size in sizes.values()), sizes
 

@@ -3,7 +3,8 @@
 The base owns what all targets share, so no target can get it wrong on its own:
 groups, ``"not": true``, and negative operators, which are always compiled as the
 complement of their positive operator. A target implements positive tests and the
-three combinators ``all_of``, ``any_of`` and ``negate``.
+three combinators ``all_of``, ``any_of`` and ``negate``. A leaf of a plugin's
+condition kind goes to the implementation that a plugin registers for this target.
 """
 
 from __future__ import annotations
@@ -60,12 +61,30 @@ class Compiler(Generic[Result]):
     def visit(self, node: Node) -> Result:
         visitor = self._visitors.get(type(node))
         if visitor is None:
+            return self.visit_plugin_condition(node)
+        return visitor(self, node)
+
+    def visit_plugin_condition(self, node: Node) -> Result:
+        """Compile a leaf of a plugin's condition kind through the target's implementation of it."""
+        kind = self.registry.condition_kind_for(node)
+        if kind is None:
             raise UnsupportedError(
                 f"target {self.target!r} cannot compile a {type(node).__name__} condition",
                 location=node.loc,
                 params={"target": self.target, "node": type(node).__name__},
             )
-        return visitor(self, node)
+        implementation = self.registry.kind_implementation(self.target, kind.name)
+        if implementation is None:
+            raise UnsupportedError(
+                f"condition kind {kind.name!r} is not supported by target {self.target!r}",
+                location=node.loc,
+                value=kind.name,
+                hint=f"Install a plugin that implements {kind.name!r} for {self.target!r}, "
+                "or evaluate the segment on another backend",
+                params={"target": self.target, "kind": kind.name},
+            )
+        result: Result = implementation.function(self, node)
+        return result
 
     # --- shared structure -------------------------------------------------------------
 

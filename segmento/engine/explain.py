@@ -17,6 +17,7 @@ from typing import Any, Final
 from segmento.engine.ast import Comparison, Condition, EventCondition, Group, Node, Segment, SegmentRef, TextOptions
 from segmento.engine.errors import UnsupportedError
 from segmento.engine.evaluator import SEGMENTS_KEY, LeafPlan, MemoryCompiler, Profile
+from segmento.engine.jsonform_dump import encode_json
 from segmento.engine.memory_operators import Window
 from segmento.engine.operators import COMPARISON_SYMBOLS, OperatorSpec
 from segmento.engine.registry import Registry
@@ -99,6 +100,8 @@ class _Explainer:
             return self._event(node)
         if isinstance(node, SegmentRef):
             return self._segment_ref(node)
+        if self.compiler.registry.condition_kind_for(node) is not None:
+            return self._plugin_condition(node)
         raise UnsupportedError(
             f"cannot explain a {type(node).__name__} condition",
             location=node.loc,
@@ -168,6 +171,15 @@ class _Explainer:
             if isinstance(plan.rule_value, Window):
                 reason = f"{reason} (window {plan.rule_value})"
         return Explanation(label, result, reason, value, node.value, _where(node))
+
+    def _plugin_condition(self, node: Node) -> Explanation:
+        # A plugin's kind gives no reason of its own: the explanation is its result.
+        kind = self.compiler.registry.condition_kind_for(node)
+        value = kind.to_json(node) if kind is not None else None
+        label = f"use {kind.name if kind else type(node).__name__} {encode_json(value, indent=None)}"
+        result = bool(self.compiler.compile(node)(self.profile))
+        reason = "the profile matches it" if result else "the profile does not match it"
+        return Explanation(label, result, reason, None, value, _where(node))
 
     def _segment_ref(self, node: SegmentRef) -> Explanation:
         segments = self.profile.get(SEGMENTS_KEY)

@@ -9,10 +9,11 @@ entry-point group::
         loyalty = segmento_loyalty.plugin
 
 Every hook is called once, when the registry is built (``segmento.engine.registry``),
-except ``segmento_operator_implementations``, which is called once per target the first
-time that target is used. Every plugin's result is collected; no hook stops at the
+except ``segmento_operator_implementations`` and ``segmento_condition_implementations``,
+which are called once per target the first time that target is used. Every plugin's result is collected; no hook stops at the
 first result. Two plugins that claim the same name (a type, an operator, a field, an
-event kind, a target, or an operator implementation for one target) make the registry
+event kind, a condition kind or its JSON key, a target, or an implementation for one
+target) make the registry
 raise ``PluginError`` naming both. The built-in vocabulary, the in-memory evaluator and
 the SQL compiler are registered through these same hooks.
 """
@@ -26,6 +27,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from segmento.engine.catalog import EventSpec, FieldSpec
+    from segmento.engine.condition_kinds import ConditionKind
     from segmento.engine.operators import OperatorSpec
     from segmento.engine.targets import TargetSpec
     from segmento.engine.types import FieldType
@@ -71,6 +73,17 @@ def segmento_events() -> Sequence[EventSpec]:
     """Return the event kinds that behavioural conditions may count."""
 
 
+@hookspec
+def segmento_condition_kinds() -> Sequence[ConditionKind]:
+    """Return the kinds of leaf condition this plugin adds, such as ``sequence``.
+
+    Called once while the registry is built. Each kind is claimed by its name and by
+    its JSON key; the registry adds its schema to the rule schema, so JSON documents
+    and DSL ``use <name> {...}`` conditions of that kind load, validate and format.
+    Targets compile it through ``segmento_condition_implementations``.
+    """
+
+
 # --- targets: how rules run -----------------------------------------------------------
 
 
@@ -90,6 +103,23 @@ def segmento_operator_implementations(target: str) -> Mapping[str, Callable[...,
       when the profile has no value, because a positive test on a missing value is false.
     - ``sql``: ``(column, rule_value, options, context) -> ColumnElement[bool]``, where
       ``column`` is the SQLAlchemy column and ``context`` the ``SqlContext`` with the dialect.
+    """
+
+
+@hookspec
+def segmento_condition_implementations(target: str) -> Mapping[str, Callable[..., Any]] | None:
+    """Return implementations of condition kinds for ``target``, keyed by kind name.
+
+    Called the first time a rule is compiled for ``target``, like
+    ``segmento_operator_implementations``; import the target's library inside the
+    function. Return ``None`` for a target the plugin does not support; a rule that uses
+    the kind then fails to compile for that target with an ``UnsupportedError`` naming
+    the location, the kind and the target.
+
+    An implementation is ``(compiler, node) -> result``: for ``memory`` the result is a
+    predicate of a profile, for ``sql`` a SQLAlchemy ``ColumnElement[bool]`` built on
+    ``compiler.model`` and ``compiler.clock``. It must be two-valued (never NULL), so
+    that the base's negation is the exact complement.
     """
 
 

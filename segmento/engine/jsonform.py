@@ -19,37 +19,44 @@ from decimal import Decimal
 from typing import Any
 
 from segmento.engine.ast import Condition, Segment
+from segmento.engine.condition_kinds import ConditionKind
 from segmento.engine.errors import Location, RuleErrors, RuleSchemaError, RuleSyntaxError
 from segmento.engine.jsonform_dump import dump_condition, dump_segment, dump_segments, encode_json
 from segmento.engine.jsonform_load import DocumentBuilder
 from segmento.engine.jsonform_schema import rule_schema, schema_problems
+from segmento.engine.registry import Registry, get_registry
 
 Document = Mapping[str, Any] | Sequence[Any] | str | bytes
 """A rule document: parsed JSON (dicts and lists), or JSON text as ``str`` or UTF-8 ``bytes``."""
 
 
-def load_segment(document: Document, *, source: str | None = None) -> Segment:
+def load_segment(document: Document, *, source: str | None = None, registry: Registry | None = None) -> Segment:
     """Read one segment object.
 
     ``source`` names the file or input in error locations. Raises ``RuleSyntaxError``
     for JSON text that does not parse, and ``RuleSchemaError`` (``RuleErrors`` when there
-    are several) for a document that does not match the rule schema.
+    are several) for a document that does not match the rule schema. ``registry``
+    (default: the installed plugins) gives the condition kinds that plugins add.
     """
     parsed = _parse(document, source)
     location = Location(pointer="", source=source)
-    _raise(schema_problems(parsed, "segment", location))
-    builder = DocumentBuilder()
+    kinds = _kinds(registry)
+    _raise(schema_problems(parsed, "segment", location, kinds))
+    builder = _builder(kinds)
     segment = builder.build_segment(parsed, location)
     _raise(builder.problems)
     return segment
 
 
-def load_segments(document: Document, *, source: str | None = None) -> list[Segment]:
+def load_segments(
+    document: Document, *, source: str | None = None, registry: Registry | None = None
+) -> list[Segment]:
     """Read one segment object or an array of them; raises like ``load_segment``."""
     parsed = _parse(document, source)
     location = Location(pointer="", source=source)
-    _raise(schema_problems(parsed, None, location))
-    builder = DocumentBuilder()
+    kinds = _kinds(registry)
+    _raise(schema_problems(parsed, None, location, kinds))
+    builder = _builder(kinds)
     if isinstance(parsed, Mapping):
         segments = [builder.build_segment(parsed, location)]
     else:
@@ -58,12 +65,15 @@ def load_segments(document: Document, *, source: str | None = None) -> list[Segm
     return segments
 
 
-def load_condition(document: Document, *, source: str | None = None, pointer: str = "") -> Condition:
+def load_condition(
+    document: Document, *, source: str | None = None, pointer: str = "", registry: Registry | None = None
+) -> Condition:
     """Read one condition object; ``pointer`` is where it sits in a larger document."""
     parsed = _parse(document, source)
     location = Location(pointer=pointer, source=source)
-    _raise(schema_problems(parsed, "condition", location))
-    builder = DocumentBuilder()
+    kinds = _kinds(registry)
+    _raise(schema_problems(parsed, "condition", location, kinds))
+    builder = _builder(kinds)
     condition = builder.build_condition(parsed, location)
     _raise(builder.problems)
     return condition
@@ -108,6 +118,14 @@ def parse_json_text(text: str | bytes, *, source: str | None = None) -> Any:
             hint="Each key may appear once per object; remove one of them",
             code="duplicate_key",
         ) from None
+
+
+def _kinds(registry: Registry | None) -> tuple[ConditionKind, ...]:
+    return tuple((registry or get_registry()).condition_kinds.values())
+
+
+def _builder(kinds: tuple[ConditionKind, ...]) -> DocumentBuilder:
+    return DocumentBuilder({kind.key: kind for kind in kinds})
 
 
 def _parse(document: Document, source: str | None) -> Any:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from segmento.engine.ast import Comparison, Condition, EventCondition, Group, SegmentRef, Segment
+from segmento.engine.condition_kinds import kind_of
 from segmento.engine.errors import UNKNOWN_LOCATION, RuleSemanticError
 from segmento.engine.values import CalendarPeriod, Duration
 
@@ -51,6 +52,9 @@ def dump_condition(condition: Condition) -> dict[str, Any]:
         if condition.negated:
             reference["not"] = True
         return reference
+    kind = kind_of(condition)
+    if kind is not None:
+        return {kind.key: kind.to_json(condition)}
     raise TypeError(f"cannot write {type(condition).__name__} in the JSON form")
 
 

@@ -23,6 +23,7 @@ from segmento.engine.ast import (
     SegmentRef,
     TextOptions,
 )
+from segmento.engine.condition_kinds import ConditionKind
 from segmento.engine.errors import Location, RuleSchemaError
 from segmento.engine.jsonform_messages import json_kind, show
 from segmento.engine.text import normalize
@@ -43,8 +44,20 @@ class DocumentBuilder:
     when it is not empty.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, kinds: Mapping[str, ConditionKind] | None = None) -> None:
         self.problems: list[RuleSchemaError] = []
+        self.kinds: Mapping[str, ConditionKind] = kinds if kinds is not None else {}
+        """Plugin condition kinds by JSON key."""
+
+    def _plugin_condition(self, node: Mapping[str, Any], location: Location) -> Any:
+        for key, kind in self.kinds.items():
+            if key in node:
+                try:
+                    return kind.from_json(node[key], location)
+                except RuleSchemaError as error:
+                    self.problems.append(error)
+                    return Group("all", (), loc=location)
+        return None
 
     def build_segment(self, node: Mapping[str, Any], location: Location) -> Segment:
         return Segment(
@@ -66,6 +79,10 @@ class DocumentBuilder:
             return self._comparison(node, location)
         if "event" in node:
             return self._event(node, location)
+        if "segment" not in node:
+            plugin_node = self._plugin_condition(node, location)
+            if plugin_node is not None:
+                return plugin_node
         return SegmentRef(node["segment"], negated=bool(node.get("not", False)), loc=location)
 
     def _comparison(self, node: Mapping[str, Any], location: Location) -> Comparison:
@@ -165,19 +182,11 @@ class DocumentBuilder:
             )
 
     def _duration(self, raw: Mapping[str, Any] | str, location: Location) -> Duration:
-        if not isinstance(raw, str):
-            return Duration(int(raw["amount"]), raw["unit"])
-        match = _DURATION_TEXT.match(raw)
-        if match is None:
-            self._problem(
-                f"{show(raw)} is not a duration",
-                location,
-                raw,
-                code="invalid_format",
-                hint='Write a duration as "7 days" or {"amount": 7, "unit": "days"}',
-            )
+        try:
+            return read_duration(raw, location)
+        except RuleSchemaError as error:
+            self.problems.append(error)
             return Duration(1, "days")
-        return Duration(int(match.group(1)), match.group(2) + "s")  # type: ignore[arg-type]
 
     def _list_item_type(self, items: Sequence[Any], location: Location) -> str | None:
         """Return the item type of a ``"type": "list"`` value from its JSON items, or None when they mix types."""
@@ -216,3 +225,20 @@ def _json_item_kind(item: Any) -> str:
     if isinstance(item, str):
         return "string"
     return json_kind(item)
+
+
+def read_duration(raw: Mapping[str, Any] | str, location: Location) -> Duration:
+    """Return the ``Duration`` of a schema-valid JSON duration; raise ``RuleSchemaError`` for bad text."""
+    if not isinstance(raw, str):
+        return Duration(int(raw["amount"]), raw["unit"])
+    match = _DURATION_TEXT.match(raw)
+    if match is None:
+        raise RuleSchemaError(
+            f"{show(raw)} is not a duration",
+            location=location,
+            value=raw,
+            hint='Write a duration as "7 days" or {"amount": 7, "unit": "days"}',
+            code="invalid_format",
+            params={"value": raw},
+        )
+    return Duration(int(match.group(1)), match.group(2) + "s")  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ A document is first checked by a predicate compiled from the schema
 it goes through jsonschema, one node at a time. jsonschema would report a condition
 that fails the schema's ``oneOf`` as one error that hides the real problem. So each
 condition's kind is read from its keys first (``all``, ``any``, ``none``, ``field``,
-``event`` or ``segment``), and the node is checked against that kind's sub-schema
+``event``, ``segment`` or the key of a plugin's condition kind), and the node is checked against that kind's sub-schema
 only. Conditions that pass the compiled check are skipped. The resulting errors are
 worded for a marketer in ``jsonform_messages``.
 """
@@ -17,7 +17,7 @@ import functools
 import importlib.resources
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from numbers import Number
 from typing import Any, Final
@@ -25,6 +25,7 @@ from typing import Any, Final
 from jsonschema import Draft202012Validator, validators
 
 from segmento.engine.catalog import closest
+from segmento.engine.condition_kinds import ConditionKind, definition_name, schema_definition
 from segmento.engine.errors import Location, RuleSchemaError
 from segmento.engine.jsonform_messages import describe_validation_error, json_kind, show
 from segmento.engine.schema_predicate import Predicate, compile_predicate
@@ -73,9 +74,56 @@ def _shipped_schema() -> dict[str, Any]:
     return schema
 
 
-def rule_schema() -> dict[str, Any]:
-    """Return a copy of the rule document's JSON Schema (draft 2020-12), as shipped in the package."""
-    return copy.deepcopy(_shipped_schema())
+def rule_schema(kinds: Sequence[ConditionKind] = ()) -> dict[str, Any]:
+    """Return a copy of the rule document's JSON Schema (draft 2020-12), with the condition ``kinds`` of plugins.
+
+    Without ``kinds`` it is the schema as shipped in the package.
+    """
+    return copy.deepcopy(_schemas(tuple(kinds)).schema)
+
+
+class _Schemas:
+    """The rule schema extended with some plugin condition kinds, and what is compiled from it."""
+
+    def __init__(self, kinds: tuple[ConditionKind, ...]) -> None:
+        schema = copy.deepcopy(_shipped_schema())
+        self.condition_kinds: dict[str, str] = dict(CONDITION_KINDS)
+        for kind in kinds:
+            name = definition_name(kind)
+            schema["$defs"][name] = schema_definition(kind)
+            schema["$defs"]["condition"]["oneOf"].append({"$ref": f"#/$defs/{name}"})
+            self.condition_kinds[kind.key] = name
+        self.schema = schema
+        self.checks: dict[str | None, Predicate] = {}
+        # ``condition`` keeps its description and checks nothing, so one node is checked
+        # without the conditions below it; ``_condition_problems`` checks them one by one.
+        node_schema = copy.deepcopy(schema)
+        node_schema["$defs"]["condition"] = {"description": schema["$defs"]["condition"]["description"]}
+        self.node_validator: Any = RuleValidator(node_schema)
+
+    def check(self, definition: str | None) -> Predicate:
+        check = self.checks.get(definition)
+        if check is None:
+            check = self.checks[definition] = compile_predicate(self.schema, JSON_TYPES, definition)
+        return check
+
+    def definition(self, name: str | None) -> Mapping[str, Any]:
+        return self.schema if name is None else self.schema["$defs"][name]
+
+    def node_schema(self, name: str | None) -> Mapping[str, Any]:
+        schema: Mapping[str, Any] = self.node_validator.schema
+        return schema if name is None else schema["$defs"][name]
+
+
+_SCHEMAS: dict[tuple[tuple[str, str, int], ...], _Schemas] = {}
+
+
+def _schemas(kinds: tuple[ConditionKind, ...]) -> _Schemas:
+    key = tuple((kind.name, kind.key, id(kind.schema)) for kind in kinds)
+    found = _SCHEMAS.get(key)
+    if found is None:
+        found = _SCHEMAS[key] = _Schemas(kinds)
+    return found
 
 
 def _is_integer(instance: Any) -> bool:
@@ -129,53 +177,29 @@ RuleValidator: Final = validators.extend(Draft202012Validator, type_checker=_TYP
 """Draft 2020-12 validator that also accepts Decimal numbers, tuples and any Mapping."""
 
 
-def _definition(name: str | None) -> Mapping[str, Any]:
-    schema = _shipped_schema()
-    return schema if name is None else schema["$defs"][name]
-
-
-@functools.cache
-def _compiled_check(definition: str | None) -> Predicate:
-    return compile_predicate(_shipped_schema(), JSON_TYPES, definition)
-
-
-@functools.cache
-def _node_validator() -> Any:
-    """Return a validator of the schema in which ``condition`` keeps its description and checks nothing.
-
-    It checks one node without the conditions below it, which ``_condition_problems``
-    checks one by one, each against the schema of its own kind.
-    """
-    schema = copy.deepcopy(_shipped_schema())
-    schema["$defs"]["condition"] = {"description": schema["$defs"]["condition"]["description"]}
-    return RuleValidator(schema)
-
-
-def _node_schema(name: str | None) -> Mapping[str, Any]:
-    schema: Mapping[str, Any] = _node_validator().schema
-    return schema if name is None else schema["$defs"][name]
-
-
-def schema_problems(document: Any, definition: str | None, location: Location) -> list[RuleSchemaError]:
+def schema_problems(
+    document: Any, definition: str | None, location: Location, kinds: Sequence[ConditionKind] = ()
+) -> list[RuleSchemaError]:
     """Check ``document`` against the schema, or one of its ``$defs``, and return every problem.
 
     ``location`` is where ``document`` sits, and problems carry pointers below it. The
     list is sorted most useful first: swapped ``type``/``operator``, then conditions of
     no clear kind, then the other problems from the root down, in document order at
-    each depth.
+    each depth. ``kinds`` are the plugin condition kinds the document may use.
     """
+    schemas = _schemas(tuple(kinds))
     # The compiled check accepts exactly what jsonschema accepts, in a fraction of the
     # time. jsonschema runs only to explain a document that fails it.
-    if _compiled_check(definition)(document):
+    if schemas.check(definition)(document):
         return []
     if definition == "condition":
-        problems = list(_condition_problems(document, location))
+        problems = list(_condition_problems(schemas, document, location))
     else:
         subject = _SUBJECTS.get(definition or "", "the document")
-        problems = list(_node_problems(document, _node_schema(definition), location, subject))
+        problems = list(_node_problems(schemas, document, schemas.node_schema(definition), location, subject))
         for segment, where in _segments(document, definition, location):
             if "condition" in segment:
-                problems.extend(_nested_condition_problems(segment["condition"], where.child("condition")))
+                problems.extend(_nested_condition_problems(schemas, segment["condition"], where.child("condition")))
     problems = _merge_misspelled_keys(problems)
     unique = {(problem.location.pointer, problem.code, problem.message): problem for problem in problems}
     return sorted(unique.values(), key=_sort_key)
@@ -192,46 +216,46 @@ def _segments(document: Any, definition: str | None, location: Location) -> Iter
 
 
 def _node_problems(
-    instance: Any, schema: Mapping[str, Any], location: Location, subject: str
+    schemas: _Schemas, instance: Any, schema: Mapping[str, Any], location: Location, subject: str
 ) -> Iterator[RuleSchemaError]:
-    validator = _node_validator().evolve(schema=schema)
+    validator = schemas.node_validator.evolve(schema=schema)
     for error in validator.iter_errors(instance):
         where = location.child(*error.absolute_path)
-        yield from describe_validation_error(error, where, schema, _shipped_schema(), subject)
+        yield from describe_validation_error(error, where, schema, schemas.schema, subject)
 
 
-def _nested_condition_problems(node: Any, location: Location) -> Iterator[RuleSchemaError]:
-    if not _compiled_check("condition")(node):
-        yield from _condition_problems(node, location)
+def _nested_condition_problems(schemas: _Schemas, node: Any, location: Location) -> Iterator[RuleSchemaError]:
+    if not schemas.check("condition")(node):
+        yield from _condition_problems(schemas, node, location)
 
 
-def _condition_problems(node: Any, location: Location) -> Iterator[RuleSchemaError]:
+def _condition_problems(schemas: _Schemas, node: Any, location: Location) -> Iterator[RuleSchemaError]:
     if not isinstance(node, Mapping):
         yield RuleSchemaError(
             f"a condition must be an object, not {json_kind(node)}",
             location=location,
             value=node,
-            hint=_definition("condition")["description"],
+            hint=schemas.definition("condition")["description"],
             code="wrong_json_type",
             params={"value": node},
         )
         return
-    kinds = [key for key in CONDITION_KINDS if key in node]
+    kinds = [key for key in schemas.condition_kinds if key in node]
     if not kinds:
-        yield _unknown_kind(node, location)
+        yield _unknown_kind(schemas, node, location)
         return
     if len(kinds) > 1:
         yield _mixed_kinds(node, kinds, location)
         return
-    kind = CONDITION_KINDS[kinds[0]]
+    kind = schemas.condition_kinds[kinds[0]]
     if kind in ("field_condition", "event_condition") and looks_swapped(node):
         yield _swapped(node, location)
         return
-    yield from _node_problems(node, _node_schema(kind), location, "the condition")
+    yield from _node_problems(schemas, node, schemas.node_schema(kind), location, "the condition")
     children = node[kinds[0]]
     if kind == "group" and _is_array(children):
         for index, child in enumerate(children):
-            yield from _nested_condition_problems(child, location.child(kinds[0], index))
+            yield from _nested_condition_problems(schemas, child, location.child(kinds[0], index))
 
 
 def looks_swapped(node: Mapping[str, Any]) -> bool:
@@ -252,11 +276,11 @@ def _swapped(node: Mapping[str, Any], location: Location) -> RuleSchemaError:
     )
 
 
-def _unknown_kind(node: Mapping[str, Any], location: Location) -> RuleSchemaError:
-    kind_keys = ", ".join(f'"{key}"' for key in CONDITION_KINDS)
-    hint = _definition("condition")["description"]
+def _unknown_kind(schemas: _Schemas, node: Mapping[str, Any], location: Location) -> RuleSchemaError:
+    kind_keys = ", ".join(f'"{key}"' for key in schemas.condition_kinds)
+    hint = schemas.definition("condition")["description"]
     for key in node:
-        suggestion = closest(str(key), CONDITION_KINDS)
+        suggestion = closest(str(key), schemas.condition_kinds)
         if suggestion is not None:
             hint = f'Did you mean "{suggestion}" instead of "{key}"?'
             break

@@ -20,6 +20,7 @@ import pluggy
 
 from segmento.engine import hookspecs
 from segmento.engine.catalog import Catalog, EventSpec, FieldSpec, load_catalog_file
+from segmento.engine.condition_kinds import RESERVED_KEYS, ConditionKind, remember
 from segmento.engine.errors import DataError, Location, PluginError
 from segmento.engine.operators import OperatorSpec
 from segmento.engine.targets import COMPILER_PATH, TargetSpec
@@ -50,6 +51,10 @@ class Registry:
     compilers: dict[str, type[Compiler[Any]]] = field(default_factory=dict)
     """Compiler classes by target, filled by ``compiler`` as each target is first used."""
     implementations: dict[str, dict[str, Implementation]] = field(default_factory=dict)
+    condition_kinds: dict[str, ConditionKind] = field(default_factory=dict)
+    """Condition kinds of plugins by name."""
+    kind_implementations: dict[str, dict[str, Implementation]] = field(default_factory=dict)
+    """Implementations of condition kinds by target, then kind name, filled on first use."""
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
     manager: pluggy.PluginManager | None = field(default=None, repr=False)
 
@@ -110,6 +115,34 @@ class Registry:
         self.implementations[target] = table
         return table
 
+    def condition_kind_for(self, node: object) -> ConditionKind | None:
+        """Return the registered kind whose node class is ``node``'s class, or ``None``."""
+        for kind in self.condition_kinds.values():
+            if type(node) is kind.node:
+                return kind
+        return None
+
+    def condition_kind_by_key(self, key: str) -> ConditionKind | None:
+        """Return the registered kind whose JSON key is ``key``, or ``None``."""
+        for kind in self.condition_kinds.values():
+            if kind.key == key:
+                return kind
+        return None
+
+    def kind_implementation(self, target: str, kind: str) -> Implementation | None:
+        """Return the implementation of condition kind ``kind`` for ``target``, asking the plugins on first use."""
+        table = self.kind_implementations.get(target)
+        if table is None:
+            table = {}
+            if self.manager is not None:
+                hook = self.manager.hook.segmento_condition_implementations
+                for plugin, mapping in _results_by_plugin(self.manager, hook, target=target):
+                    for name, function in mapping.items():
+                        self.claim(f"{target} implementation of condition kind", name, plugin)
+                        table[name] = Implementation(function, plugin)
+            self.kind_implementations[target] = table
+        return table.get(kind)
+
     def positive_operator(self, name: str) -> OperatorSpec:
         """Return the operator that ``name`` is the complement of, or ``name``'s own spec."""
         spec = self.operators[name]
@@ -133,6 +166,8 @@ class Registry:
             targets=self.targets,
             compilers=self.compilers,
             implementations=self.implementations,
+            condition_kinds=self.condition_kinds,
+            kind_implementations=self.kind_implementations,
             owners=self.owners,
             manager=self.manager,
         )
@@ -186,6 +221,13 @@ def build_registry(manager: pluggy.PluginManager) -> Registry:
         for event in events:
             registry.claim("event kind", event.name, plugin)
             registry.catalog.add_event(EventSpec(event.name, event.description, plugin))
+    for plugin, kinds in _results_by_plugin(manager, hook.segmento_condition_kinds):
+        for kind in kinds:
+            _check_condition_kind(kind, plugin)
+            registry.claim("condition kind", kind.name, plugin)
+            registry.claim("condition key", kind.key, plugin)
+            registry.condition_kinds[kind.name] = replace(kind, plugin=plugin)
+            remember(registry.condition_kinds[kind.name])
     for plugin, targets in _results_by_plugin(manager, hook.segmento_compilers):
         for target in targets:
             _check_target(target, plugin)
@@ -242,6 +284,32 @@ def _check_consistency(registry: Registry) -> None:
                 f"field {spec.name!r} of plugin {spec.plugin!r} has unknown type {spec.type!r}",
                 hint="Register the type in segmento_field_types or use one of: " + ", ".join(sorted(registry.types)),
             )
+
+
+def _check_condition_kind(kind: object, plugin: str) -> None:
+    from segmento.engine.ast import Node
+
+    if not isinstance(kind, ConditionKind):
+        raise PluginError(
+            f"plugin {plugin!r} returned {kind!r} from segmento_condition_kinds, not a ConditionKind",
+            value=repr(kind),
+            hint="Return segmento.engine.condition_kinds.ConditionKind objects",
+            params={"plugin": plugin},
+        )
+    if kind.key in RESERVED_KEYS:
+        raise PluginError(
+            f"plugin {plugin!r} gives condition kind {kind.name!r} the key {kind.key!r}, which the rule form uses",
+            value=kind.key,
+            hint="Pick a key that is not one of: " + ", ".join(sorted(RESERVED_KEYS)),
+            params={"plugin": plugin, "kind": kind.name},
+        )
+    if not (isinstance(kind.node, type) and issubclass(kind.node, Node)):
+        raise PluginError(
+            f"the node class of condition kind {kind.name!r} of plugin {plugin!r} does not derive from ast.Node",
+            value=repr(kind.node),
+            hint="Define the node as a frozen dataclass subclassing segmento.engine.ast.Node",
+            params={"plugin": plugin, "kind": kind.name},
+        )
 
 
 def _check_target(target: object, plugin: str) -> None:

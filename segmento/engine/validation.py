@@ -101,6 +101,8 @@ def segment_problems(
             problems.extend(_group_problems(node))
         elif isinstance(node, SegmentRef):
             problems.extend(_reference_problems(node, segment))
+        elif (kind := registry.condition_kind_for(node)) is not None:
+            problems.extend(kind.validate(node, registry))
         else:
             problems.extend(checker.check(node))
     return sorted(problems, key=lambda problem: _RANK.get(problem.code, 2))

@@ -37,8 +37,10 @@ from segmento.engine.ast import (
     SegmentRef,
     TextOptions,
 )
+from segmento.engine.condition_kinds import kind_of
 from segmento.engine.dsl.lexicon import BIRTHDAY_FIELD, IDENTIFIER, OPERATOR_PHRASES, format_name
 from segmento.engine.dsl.literals import is_scalar, write_integer, write_scalar, write_string
+from segmento.engine.jsonform_dump import encode_json
 from segmento.engine.operators import BUILTIN_OPERATORS, ValueShape
 from segmento.engine.values import DURATION_UNITS, PERIOD_NAMES, CalendarPeriod, Duration
 
@@ -158,6 +160,10 @@ def _format_leaf(condition: Condition) -> str:
         return _format_event(condition)
     if isinstance(condition, SegmentRef):
         return f"{'not ' if condition.negated else ''}in segment {format_name(condition.segment)}"
+    kind = kind_of(condition)
+    if kind is not None:
+        # Plugin kinds share one form: the kind's name and its JSON value on one line.
+        return f"use {format_name(kind.name)} {encode_json(kind.to_json(condition), indent=None)}"
     raise TypeError(f"cannot format {type(condition).__name__} as a leaf condition")
 
 

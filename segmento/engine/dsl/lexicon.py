@@ -59,6 +59,7 @@ KEYWORDS: Final[frozenset[str]] = frozenset(
         "days",
         "week",
         "weeks",
+        "use",
     }
 )
 """Reserved words: a name spelled like one must be quoted with backticks."""

@@ -25,7 +25,8 @@ from segmento.engine.dsl.diagnostics import explain
 from segmento.engine.dsl.failures import ParseFailure, syntax_error
 from segmento.engine.dsl.lexicon import GRAMMAR_FILE
 from segmento.engine.dsl.transformer import RuleBuilder
-from segmento.engine.errors import RuleSyntaxError
+from segmento.engine.errors import RuleError, RuleSyntaxError
+from segmento.engine.registry import Registry
 
 logger = logging.getLogger(__name__)
 
@@ -78,22 +79,24 @@ def dsl_parser() -> Lark:
     )
 
 
-def parse_segments(text: str, source: str | None = None) -> list[Segment]:
+def parse_segments(text: str, source: str | None = None, *, registry: Registry | None = None) -> list[Segment]:
     """Parse a DSL file that contains any number of segments, in file order.
 
-    ``source`` names the file in error locations. Raises ``RuleSyntaxError``.
+    ``source`` names the file in error locations. ``registry`` (default: the installed
+    plugins) gives the condition kinds that ``use <kind> {...}`` may name. Raises
+    ``RuleSyntaxError``, or ``RuleSchemaError`` for the value of a ``use`` condition.
 
     NOTE: a text without any segment has no node for its comments, so they are
     dropped. ``reformat`` keeps them.
     """
-    segments: list[Segment] = _parse(text, "start", source)
+    segments: list[Segment] = _parse(text, "start", source, registry)
     logger.debug("parsed %d segments from %s", len(segments), source or "text")
     return segments
 
 
-def parse_segment(text: str, source: str | None = None) -> Segment:
+def parse_segment(text: str, source: str | None = None, *, registry: Registry | None = None) -> Segment:
     """Parse DSL text that contains exactly one segment. Raises ``RuleSyntaxError``."""
-    segments = parse_segments(text, source)
+    segments = parse_segments(text, source, registry=registry)
     if len(segments) == 1:
         return segments[0]
     if not segments:
@@ -120,16 +123,16 @@ def parse_segment(text: str, source: str | None = None) -> Segment:
     )
 
 
-def parse_condition(text: str, source: str | None = None) -> Condition:
+def parse_condition(text: str, source: str | None = None, *, registry: Registry | None = None) -> Condition:
     """Parse one condition, such as ``city = "Hà Nội"`` or a whole group. Raises ``RuleSyntaxError``.
 
     Comments after a group's ``}`` move before it. Comments after a single leaf are dropped.
     """
-    condition: Condition = _parse(text, "condition_only", source)
+    condition: Condition = _parse(text, "condition_only", source, registry)
     return condition
 
 
-def _parse(text: str, start: str, source: str | None) -> Any:
+def _parse(text: str, start: str, source: str | None, registry: Registry | None = None) -> Any:
     text = text.removeprefix("\ufeff")
     parser = dsl_parser()
     line_breaks: list[Token] = []
@@ -140,11 +143,11 @@ def _parse(text: str, start: str, source: str | None) -> Any:
         raise explain(ParseFailure(error, text, source, _lex_all(parser, text))) from None
     finally:
         _LINE_BREAKS.reset(recording)
-    builder = RuleBuilder(text, source)
+    builder = RuleBuilder(text, source, registry)
     try:
         parsed = builder.transform(tree)
     except VisitError as error:
-        if isinstance(error.orig_exc, RuleSyntaxError):
+        if isinstance(error.orig_exc, RuleError):
             raise error.orig_exc from None
         raise
     lines = text.split("\n")

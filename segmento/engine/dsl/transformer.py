@@ -20,6 +20,7 @@ from segmento.engine.ast import (
     Condition,
     EventCondition,
     Group,
+    Node,
     Segment,
     SegmentRef,
     TextOptions,
@@ -27,7 +28,11 @@ from segmento.engine.ast import (
 from segmento.engine.dsl import literals
 from segmento.engine.dsl.failures import syntax_error
 from segmento.engine.dsl.lexicon import BIRTHDAY_FIELD, GRAMMAR_FILE, SYMBOL_OPERATORS
-from segmento.engine.errors import Location, RuleSyntaxError
+from segmento.engine.catalog import closest
+from segmento.engine.errors import Location, RuleSchemaError, RuleSyntaxError
+from segmento.engine.jsonform import parse_json_text
+from segmento.engine.jsonform_schema import schema_problems
+from segmento.engine.registry import Registry, get_registry
 from segmento.engine.text import normalize
 from segmento.engine.values import CalendarPeriod, Duration
 
@@ -46,6 +51,15 @@ _DURATION_UNITS = {
 _Value = TypeVar("_Value")
 
 
+class _Span(NamedTuple):
+    """Where a JSON value sits in the DSL text: character offsets, and its line and column."""
+
+    start: int
+    end: int
+    line: int
+    column: int
+
+
 class _Test(NamedTuple):
     """Operator and value that follow a field or an event count."""
 
@@ -57,10 +71,11 @@ class _Test(NamedTuple):
 class RuleBuilder(Transformer_NonRecursive[Token, Any]):
     """Transformer from the parse tree to ``Segment`` and ``Condition`` nodes."""
 
-    def __init__(self, text: str, source: str | None) -> None:
+    def __init__(self, text: str, source: str | None, registry: Registry | None = None) -> None:
         super().__init__(visit_tokens=False)
         self._text = text
         self._source = source
+        self._registry = registry
         self.ends: dict[tuple[int, int], tuple[int, int]] = {}
         """The position just after each node's last token, by the position of its first token."""
 
@@ -127,6 +142,68 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
 
     def segment_ref(self, meta: Meta, negation: Token | None, _in: Token, _segment: Token, name: str) -> SegmentRef:
         return SegmentRef(name, negated=negation is not None, loc=self._loc(meta))
+
+    def plugin_condition(self, meta: Meta, _use: Token, name: str, json_value: _Span) -> Node:
+        registry = self._registry or get_registry()
+        kind = registry.condition_kinds.get(name)
+        if kind is None:
+            raise self._unknown_kind(meta, name, sorted(registry.condition_kinds))
+        location = self._loc(meta)
+        try:
+            value = parse_json_text(self._text[json_value.start : json_value.end])
+        except RuleSyntaxError as error:
+            raise syntax_error(
+                self._text,
+                json_value.line,
+                json_value.column,
+                error.message,
+                code=error.code,
+                source=self._source,
+                hint=error.hint,
+                value=name,
+            ) from None
+        kinds = tuple(registry.condition_kinds.values())
+        problems = schema_problems({kind.key: value}, "condition", location, kinds)
+        try:
+            if problems:
+                raise problems[0]
+            return kind.from_json(value, location)
+        except RuleSchemaError as error:
+            # JSON pointers mean nothing in DSL text, so the problem is placed at the condition.
+            raise RuleSchemaError(
+                error.message,
+                location=location,
+                value=error.value,
+                hint=error.hint,
+                code=error.code,
+                params=error.params,
+            ) from None
+
+    def _unknown_kind(self, meta: Meta, name: str, known: list[str]) -> RuleSyntaxError:
+        suggestion = closest(name, known)
+        if suggestion:
+            hint = f'Did you mean "{suggestion}"?'
+        else:
+            hint = "Condition kinds of the installed plugins: " + (", ".join(known) or "none")
+        return syntax_error(
+            self._text,
+            meta.line,
+            meta.column,
+            f'unknown condition kind "{name}"',
+            code="unknown_condition_kind",
+            source=self._source,
+            hint=hint,
+            value=name,
+        )
+
+    def json_object(self, meta: Meta, *members: None) -> _Span:
+        return _Span(meta.start_pos, meta.end_pos, meta.line, meta.column)
+
+    def json_array(self, meta: Meta, *items: Any) -> None:
+        return None
+
+    def json_member(self, meta: Meta, key: Token, value: Any) -> None:
+        return None
 
     # --- comparisons -----------------------------------------------------------------------
 

@@ -109,3 +109,44 @@ def _compile_position(element: position, compiler: SQLCompiler, **kwargs: Any) -
 @compiles(char_length)
 def _compile_char_length(element: char_length, compiler: SQLCompiler, **kwargs: Any) -> str:
     return _function_for(CHAR_LENGTH_FUNCTION, element, compiler, **kwargs)
+
+
+class plus_seconds(FunctionElement[Any]):
+    """``plus_seconds(instant, seconds)``: a UTC instant column moved later by a whole number of seconds."""
+
+    name = "plus_seconds"
+    inherit_cache = True
+
+
+@compiles(plus_seconds, "sqlite")
+def _compile_plus_seconds_sqlite(element: plus_seconds, compiler: SQLCompiler, **kwargs: Any) -> str:
+    # SQLite stores instants as text 'YYYY-MM-DD HH:MM:SS.ffffff'. strftime('%f') keeps
+    # only milliseconds, so the whole seconds are shifted and the stored fraction (from
+    # character 20 on) is appended again, giving text in the stored form that compares
+    # correctly with the column.
+    instant, seconds = list(element.clauses)
+    moved = sa.func.strftime("%Y-%m-%d %H:%M:%S", instant, sa.literal("+") + sa.cast(seconds, sa.Text) + " seconds")
+    return compiler.process(moved.op("||")(sa.func.substr(instant, 20)), **kwargs)
+
+
+@compiles(plus_seconds, "mysql")
+@compiles(plus_seconds, "mariadb")
+def _compile_plus_seconds_mysql(element: plus_seconds, compiler: SQLCompiler, **kwargs: Any) -> str:
+    # MySQL and MariaDB add an interval with DATE_ADD; on DATETIME(6) it keeps the microseconds.
+    instant, seconds = list(element.clauses)
+    return f"DATE_ADD({compiler.process(instant, **kwargs)}, INTERVAL {compiler.process(seconds, **kwargs)} SECOND)"
+
+
+@compiles(plus_seconds, "postgresql")
+def _compile_plus_seconds_postgresql(element: plus_seconds, compiler: SQLCompiler, **kwargs: Any) -> str:
+    # PostgreSQL multiplies an interval by a number; make_interval would need a float for seconds.
+    instant, seconds = list(element.clauses)
+    return f"({compiler.process(instant, **kwargs)} + {compiler.process(seconds, **kwargs)} * INTERVAL '1 second')"
+
+
+@compiles(plus_seconds)
+def _compile_plus_seconds_other(element: plus_seconds, compiler: SQLCompiler, **kwargs: Any) -> str:
+    raise CompileError(
+        f"plus_seconds() has no spelling for dialect {compiler.dialect.name!r}; "
+        "supported: mariadb, mysql, postgresql, sqlite"
+    )
