@@ -84,6 +84,7 @@ def run_command(
 def profile_command(customer_id: str, config_path: Path, workspace: str | None) -> None:
     """Print one customer's profile: aggregates, interests, top viewed products and segments."""
     from segmento.adapters.run_reports import profile_details
+    from segmento.cli.charts import bar_chart
     from segmento.adapters.runs import open_existing_store
     from segmento.cli.common import fail
 
@@ -104,7 +105,7 @@ def profile_command(customer_id: str, config_path: Path, workspace: str | None) 
         interests = details.collections.get("long_term_interests") or {}
         if interests:
             ranked = sorted(interests.items(), key=lambda item: (-item[1], item[0]))
-            console.print("long-term interests: " + ", ".join(f"{key} {_show(score)}" for key, score in ranked[:10]))
+            console.print(bar_chart(ranked[:10], title="long-term interests, top 10", value_label="score"))
         products = details.top_viewed_products()
         if products:
             console.print("top viewed products: " + ", ".join(f"{product} ({count})" for product, count in products))
@@ -133,6 +134,7 @@ def segment_group() -> None:
 def segment_show(segment_id: str, config_path: Path, workspace: str | None, sample_size: int) -> None:
     """Print a segment's size, its history over runs and a sample of its members."""
     from segmento.adapters.run_reports import segment_details, segment_ids
+    from segmento.cli.charts import bar
     from segmento.adapters.runs import open_existing_store
     from segmento.cli.common import fail
     from segmento.engine.catalog import closest
@@ -148,9 +150,18 @@ def segment_show(segment_id: str, config_path: Path, workspace: str | None, samp
             continue
         console = _console()
         console.print(f"[bold]{details.id}[/bold] {details.name} (workspace {item.name}): {details.members:,} members")
-        history = Table("run", "as of (UTC)", "members", "joined", "left", "seconds", title="history, newest first")
+        history = Table("run", "as of (UTC)", "members", "", "joined", "left", "seconds", title="history, newest first")
+        largest = max((run.members for run in details.history), default=0)
         for run in details.history:
-            history.add_row(str(run.run_id), _show(run.as_of), f"{run.members:,}", f"{run.joined:,}", f"{run.left:,}", f"{run.seconds:.2f}")
+            history.add_row(
+                str(run.run_id),
+                _show(run.as_of),
+                f"{run.members:,}",
+                bar(run.members, largest, width=20),
+                f"{run.joined:,}",
+                f"{run.left:,}",
+                f"{run.seconds:.2f}",
+            )
         console.print(history)
         if details.sample:
             console.print("sample of members: " + ", ".join(f"{item.profile_id} (since run {item.joined_run})" for item in details.sample))
