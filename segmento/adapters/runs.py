@@ -8,6 +8,15 @@ run is recorded as failed with an error that names the segment.
 
 Membership history keeps one row per stay of a profile in a segment (``joined_run``
 to ``left_run``), so each run's joiners and leavers can be listed later.
+
+Runs are safe to start concurrently and to interrupt:
+
+- one run at a time writes to a store; another waits for the run lock (``locks``) or
+  fails with an error naming the run that holds it;
+- a run killed half-way has committed nothing of its memberships, and the next run
+  takes its stale lock over and records it as failed;
+- a step that loses its database connection is run again (``retry``), each retry
+  logged with the run id; a bad rule or a broken store fails at once.
 """
 
 from __future__ import annotations
@@ -15,23 +24,31 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from segmento.adapters.checkpoints import checkpoint
 from segmento.adapters.ingest.bulk import insert_rows
 from segmento.adapters.ingest.loader import ImportResult, SourceSpec, import_source
-from segmento.adapters.ingest.model import imports, membership_history, metadata, naive_utc, run_segments, segment_runs
+from segmento.adapters.ingest.model import imports, membership_history, naive_utc, run_segments, segment_runs
 from segmento.adapters.ingest.progress import Progress
-from segmento.adapters.profile_builder import BuildResult, build_profiles
+from segmento.adapters.locks import LockHolder, RunLock
+from segmento.adapters.profile_builder import BuildResult
+from segmento.adapters.retry import error_summary, is_transient, run_with_retry
+from segmento.adapters.shopdb.changes import build_tracking_changes, plan_run, record_evaluations
+from segmento.adapters.shopdb.copy import ShopDbSource, import_shopdb
 from segmento.adapters.sql_store import SqlProfileStore
+from segmento.adapters.urls import create_store_engine, mask_url, redact
 from segmento.adapters.workspace import Workspace
 from segmento.engine.ast import Segment, referenced_segments
+from segmento.engine.dependencies import EvaluationPlan
 from segmento.engine.errors import SegmentoError
 from segmento.engine.rulefiles import load_rule_dir
 from segmento.engine.temporal import Clock
@@ -40,6 +57,8 @@ from segmento.plugins.sql.compiler import compile_segment
 logger = logging.getLogger(__name__)
 
 _BATCH = 500
+
+T = TypeVar("T")
 
 
 class RunError(SegmentoError):
@@ -85,8 +104,11 @@ class RunReport:
     build: BuildResult | None = None
     segments: list[SegmentOutcome] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
+    evaluation: EvaluationPlan | None = None
     error: str | None = None
     report_path: Path | None = None
+    store: str | None = None
+    """The store's URL with the password masked."""
 
     @property
     def rejected_rows(self) -> int:
@@ -95,6 +117,7 @@ class RunReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "workspace": self.workspace,
+            "store": self.store,
             "run_id": self.run_id,
             "status": self.status,
             "error": self.error,
@@ -107,17 +130,14 @@ class RunReport:
             "profiles": self.build.to_dict() if self.build else None,
             "segments": [outcome.to_dict() for outcome in self.segments],
             "retired_segments": self.retired,
+            "evaluation": self.evaluation.to_dict() if self.evaluation else None,
         }
 
 
 def open_store(workspace: Workspace) -> SqlProfileStore:
-    """Return the workspace's profile store with every table created."""
-    url = sa.make_url(workspace.store_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    store = SqlProfileStore(_engine(url))
+    """Return the workspace's profile store, its schema created or upgraded to this version."""
+    store = SqlProfileStore(create_store_engine(workspace.store_url))
     store.create_schema()
-    metadata.create_all(store.engine)
     return store
 
 
@@ -126,28 +146,11 @@ def open_existing_store(workspace: Workspace) -> SqlProfileStore | None:
     url = sa.make_url(workspace.store_url)
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
         return None
-    engine = _engine(url)
+    engine = create_store_engine(url)
     if not sa.inspect(engine).has_table(segment_runs.name):
         engine.dispose()
         return None
     return SqlProfileStore(engine)
-
-
-def _engine(url: sa.URL) -> sa.Engine:
-    engine = sa.create_engine(url)
-    if url.get_backend_name() == "sqlite":
-        sa.event.listen(engine, "connect", _tune_sqlite)
-    return engine
-
-
-def _tune_sqlite(connection: Any, record: Any) -> None:
-    # SQLite's default rollback journal and 2 MB page cache make a large import wait on
-    # the disk. Write-ahead logging with NORMAL sync keeps committed data after a crash.
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA cache_size=-65536")
-    cursor.close()
 
 
 def run_workspace(
@@ -161,39 +164,62 @@ def run_workspace(
 ) -> RunReport:
     """Run ``workspace`` as of ``as_of`` (default: the workspace's, else now) and return the report.
 
-    Raises ``RuleError`` before anything is written when a rule file is invalid, and
-    ``RunError`` when a segment fails; the failed run is recorded and reported.
+    Raises ``RuleError`` before anything is written when a rule file is invalid,
+    ``StoreLockedError`` when another run holds the store past ``workspace.lock.wait``,
+    ``RunError`` when a step fails, and ``ConnectionLostError`` when a step keeps
+    losing its connection. A run that started is recorded and reported as failed.
     """
     zone = timezone or workspace.timezone
     clock = Clock.at(as_of or workspace.as_of, zone)
     segments = load_rule_dir(workspace.rules_dir)
-    store = store or open_store(workspace)
+    steps = _RunSteps(workspace)
+    if store is None:
+        store = steps.step(f"open the store {steps.store}", partial(open_store, workspace))
+    steps.secrets.append(store.engine.url)
+    lock = RunLock(store.engine, workspace.lock)
+    stale = steps.step("take the store lock", lock.acquire)
+    try:
+        if stale is not None:
+            steps.step("record the stale run", lambda: _abandon(store.engine, stale))
+        return _run(workspace, store, steps, lock, segments, clock, zone, progress, report_path)
+    finally:
+        lock.release()
+
+
+def _run(
+    workspace: Workspace,
+    store: SqlProfileStore,
+    steps: _RunSteps,
+    lock: RunLock,
+    segments: Sequence[Segment],
+    clock: Clock,
+    zone: str,
+    progress: Progress | None,
+    report_path: Path | None,
+) -> RunReport:
     engine = store.engine
     now = datetime.now(UTC)
-    with engine.begin() as connection:
-        run_id = connection.execute(
-            segment_runs.insert().values(
-                workspace=workspace.name,
-                as_of=naive_utc(clock.as_of),
-                timezone=zone,
-                started_at=naive_utc(now),
-                status="running",
-            )
-        ).inserted_primary_key[0]
-    report = RunReport(workspace.name, run_id, clock.as_of, zone, now)
+    run_id = steps.step("record the run", lambda: _start_run(engine, workspace, clock, zone, now))
+    steps.run_id = run_id
+    steps.step("record the run in the store lock", lambda: lock.attach_run(run_id))
+    report = RunReport(workspace.name, run_id, clock.as_of, zone, now, store=steps.store)
     logger.info("run %d of workspace %s started as of %s (%s)", run_id, workspace.name, clock.as_of.isoformat(), zone)
     try:
         for source in workspace.sources:
-            report.imports.append(_import(engine, source, progress))
-        report.build = build_profiles(store, workspace.settings, clock.as_of)
-        with engine.begin() as connection:
-            report.segments, report.retired = evaluate_segments(connection, store, segments, clock, run_id)
-            _finish_run(connection, report, "succeeded")
+            report.imports.append(steps.step(f"import {source.name}", partial(_import, engine, source, progress)))
+        compare = workspace.evaluate == "changed"
+        build = partial(build_tracking_changes, store, workspace.settings, clock.as_of, compare=compare)
+        report.build = steps.step("build profiles", build)
+        checkpoint("profiles_built")
+        evaluation = _Evaluation(store, segments, clock, report, lock, evaluate_all=not compare)
+        report.segments, report.retired = steps.step("evaluate segments", evaluation.run)
     except Exception as error:
-        report.error = str(error)
-        with engine.begin() as connection:
-            _finish_run(connection, report, "failed")
-        logger.error("run %d of workspace %s failed: %s", run_id, workspace.name, error)
+        report.error = steps.redact(str(error))
+        try:
+            steps.retried("record the failure", lambda: _record_failure(engine, report))
+        except Exception as record_error:  # the run's own error matters more
+            logger.error("run %d: could not record the failure: %s", run_id, steps.redact(error_summary(record_error)))
+        logger.error("run %d of workspace %s failed: %s", run_id, workspace.name, report.error)
         _write_report(report, workspace, report_path)
         raise
     _write_report(report, workspace, report_path)
@@ -201,17 +227,100 @@ def run_workspace(
     return report
 
 
+class _RunSteps:
+    """Runs the steps of one run with the workspace's retry policy, and masks its secrets."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.policy = workspace.retry
+        self.store = mask_url(workspace.store_url)
+        self.secrets: list[str | sa.URL] = [workspace.store_url]
+        self.run_id: int | None = None
+
+    def redact(self, text: str) -> str:
+        return redact(text, self.secrets)
+
+    def retried(self, what: str, action: Callable[[], T]) -> T:
+        """Return ``action()``, tried again after a lost connection."""
+        return run_with_retry(action, what=what, run_id=self.run_id, policy=self.policy, redact=self.redact)
+
+    def step(self, what: str, action: Callable[[], T]) -> T:
+        """Like ``retried``, and a database error that is not transient becomes a ``RunError``."""
+        try:
+            return self.retried(what, action)
+        except SQLAlchemyError as error:
+            if is_transient(error):
+                raise
+            label = f"run {self.run_id}" if self.run_id is not None else "the run"
+            raise RunError(
+                f"{label} could not {what}: {self.redact(error_summary(error))}",
+                hint="Fix the store and run again; the previous membership is still in place",
+                params={"run_id": self.run_id, "step": what},
+            ) from error
+
+
+class _Evaluation:
+    """The evaluation step: every segment and the run's success, in one transaction.
+
+    When the connection drops after the commit was sent, the retry finds the run
+    recorded as succeeded, so it returns the outcomes computed before.
+    """
+
+    def __init__(
+        self,
+        store: SqlProfileStore,
+        segments: Sequence[Segment],
+        clock: Clock,
+        report: RunReport,
+        lock: RunLock,
+        *,
+        evaluate_all: bool = True,
+    ) -> None:
+        self.evaluate_all = evaluate_all
+        self.store = store
+        self.segments = segments
+        self.clock = clock
+        self.report = report
+        self.lock = lock
+        self.outcome: tuple[list[SegmentOutcome], list[str]] | None = None
+
+    def run(self) -> tuple[list[SegmentOutcome], list[str]]:
+        run_id = self.report.run_id
+        with self.store.engine.begin() as connection:
+            if self.outcome is not None and _run_status(connection, run_id) == "succeeded":
+                logger.info("run %d: the segment evaluation was committed before the connection dropped", run_id)
+                return self.outcome
+            zone = self.report.timezone
+            plan = plan_run(connection, self.store, self.segments, self.clock, zone, evaluate_all=self.evaluate_all)
+            self.report.evaluation = plan
+            outcome = evaluate_segments(connection, self.store, self.segments, self.clock, run_id, skip=plan.skip)
+            record_evaluations(connection, plan, self.segments, self.clock, zone, run_id)
+            self.report.segments, self.report.retired = outcome
+            _finish_run(connection, self.report, "succeeded")
+            self.lock.verify(connection)
+            self.outcome = outcome
+        return outcome
+
+
 def evaluate_segments(
-    connection: sa.Connection, store: SqlProfileStore, segments: Sequence[Segment], clock: Clock, run_id: int
+    connection: sa.Connection,
+    store: SqlProfileStore,
+    segments: Sequence[Segment],
+    clock: Clock,
+    run_id: int,
+    *,
+    skip: Collection[str] = (),
 ) -> tuple[list[SegmentOutcome], list[str]]:
     """Evaluate ``segments`` on ``connection``'s transaction and record the membership changes.
 
     Segments run in dependency order, so a segment that refers to another sees that
     one's new members. Returns the outcomes and the ids of retired segments (with
-    members stored, but no rule any more), whose members all leave.
+    members stored, but no rule any more), whose members all leave. Segments in
+    ``skip`` keep their members and get no outcome.
     """
     outcomes = []
     for segment in dependency_order(segments):
+        if segment.id in skip:
+            continue
         started = time.perf_counter()
         try:
             statement = compile_segment(
@@ -219,9 +328,10 @@ def evaluate_segments(
             )
             members = set(connection.scalars(statement))
             joined, left = _apply(connection, store, segment.id, members, clock, run_id)
+            checkpoint("segment_applied", connection)
         except (SegmentoError, SQLAlchemyError) as error:
             raise RunError(
-                f"segment {segment.id!r} failed, so no membership was changed: {error}",
+                f"segment {segment.id!r} failed, so no membership was changed: {_error_text(error)}",
                 location=segment.loc,
                 value=segment.id,
                 hint="Fix the rule or the store and run again; the previous membership is still in place",
@@ -303,7 +413,9 @@ def _apply(
     return len(joined), len(left)
 
 
-def _import(engine: sa.Engine, source: SourceSpec, progress: Progress | None) -> ImportResult:
+def _import(engine: sa.Engine, source: SourceSpec | ShopDbSource, progress: Progress | None) -> ImportResult:
+    if isinstance(source, ShopDbSource):
+        return import_shopdb(engine, source, progress)
     result = import_source(engine, source, progress)
     if result.skipped and result.import_id is not None:
         # Report what the earlier import of this file read and rejected.
@@ -311,6 +423,53 @@ def _import(engine: sa.Engine, source: SourceSpec, progress: Progress | None) ->
             row = connection.execute(sa.select(imports).where(imports.c.id == result.import_id)).one()
         result.read, result.rejected = row.rows_read, row.rows_rejected
     return result
+
+
+def _start_run(engine: sa.Engine, workspace: Workspace, clock: Clock, zone: str, now: datetime) -> int:
+    with engine.begin() as connection:
+        return int(
+            connection.execute(
+                segment_runs.insert().values(
+                    workspace=workspace.name,
+                    as_of=naive_utc(clock.as_of),
+                    timezone=zone,
+                    started_at=naive_utc(now),
+                    status="running",
+                )
+            ).inserted_primary_key[0]
+        )
+
+
+def _record_failure(engine: sa.Engine, report: RunReport) -> None:
+    with engine.begin() as connection:
+        _finish_run(connection, report, "failed")
+
+
+def _abandon(engine: sa.Engine, holder: LockHolder) -> None:
+    """Record the run of a stale lock as failed, if it is still marked running."""
+    if holder.run_id is None:
+        return
+    message = (
+        f"the run stopped without finishing: its lock was found stale ({holder.describe()}), "
+        "and none of its membership changes were committed"
+    )
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(segment_runs)
+            .where(segment_runs.c.id == holder.run_id, segment_runs.c.status == "running")
+            .values(status="failed", error=message, finished_at=naive_utc(datetime.now(UTC)))
+        )
+    logger.warning("run %d was recorded as failed: %s", holder.run_id, message)
+
+
+def _run_status(connection: sa.Connection, run_id: int) -> str | None:
+    return connection.execute(sa.select(segment_runs.c.status).where(segment_runs.c.id == run_id)).scalar()
+
+
+def _error_text(error: Exception) -> str:
+    # SQLAlchemy's text of an error ends with the statement and its parameters, which
+    # may contain customer data. The first line of the driver's message is enough.
+    return error_summary(error) if isinstance(error, SQLAlchemyError) else str(error)
 
 
 def _finish_run(connection: sa.Connection, report: RunReport, status: str) -> None:

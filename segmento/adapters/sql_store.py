@@ -17,10 +17,11 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, tzinfo
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from segmento.adapters.urls import mask_url
 from segmento.engine.ast import Condition, Segment
 from segmento.engine.profiles import coerce_profile
 from segmento.engine.registry import Registry, get_registry
@@ -29,6 +30,9 @@ from segmento.plugins.sql.compiler import compile_segment
 from segmento.plugins.sql.dialects import DialectName, dialect_name
 from segmento.plugins.sql.model import ProfileModel
 from segmento.plugins.sql.rows import profile_rows
+
+if TYPE_CHECKING:
+    from segmento.adapters.migrations import SchemaChange
 
 logger = logging.getLogger(__name__)
 
@@ -61,10 +65,26 @@ class SqlProfileStore:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.batch_size = batch_size
 
-    def create_schema(self) -> None:
-        """Create the model's tables that do not exist yet."""
+    def create_schema(self) -> SchemaChange:
+        """Create or upgrade the store's schema and return what changed.
+
+        Runs the versioned migrations, then adds the profile tables and columns of this
+        store's field catalog that the database lacks (``segmento.adapters.migrations``).
+        Nothing is dropped; a store that is up to date is only read.
+        """
+        from segmento.adapters.migrations import upgrade_store
+
+        change = upgrade_store(self.engine, self.model)
+        logger.info("store schema ready on %s (revision %s)", mask_url(self.engine.url), change.after)
+        return change
+
+    def create_profile_tables(self) -> None:
+        """Create only the model's tables that do not exist yet, without migrations.
+
+        For scratch databases that are dropped after use, such as the one of
+        ``segmento match --backend``; a workspace's store needs ``create_schema``.
+        """
         self.model.metadata.create_all(self.engine)
-        logger.info("profile tables ready on %s", self.engine.url.render_as_string(hide_password=True))
 
     def write_profiles(self, profiles: Iterable[Mapping[str, Any]]) -> int:
         """Write ``profiles`` (JSON form or coerced) and return how many were written.

@@ -13,6 +13,9 @@ A config file describes one workspace, or several under ``workspaces``::
           - name: online_retail
             format: online_retail        # online_retail, rees46 or jsonl
             path: data/online_retail/online_retail.csv.gz
+          - name: shop                   # a shop database (docs/shopdb.md)
+            format: shopdb
+            mapping: examples/shopdb-mapping.yaml
         status: {new_days: 30, new_max_orders: 1, active_days: 90, lapsed_days: 180}
         interests:
           short_term_days: 3
@@ -22,13 +25,22 @@ A config file describes one workspace, or several under ``workspaces``::
 Relative paths, including the path of a ``sqlite:///`` store, are relative to the
 config file's directory. Keys given at the top level next to ``workspaces`` are
 defaults for every workspace.
+
+A store on a server keeps its credentials in the environment, never in the file:
+``store: mysql+pymysql://segmento:${SEGMENTO_DB_PASSWORD}@db/shop`` or
+``store_env: SEGMENTO_STORE_URL`` (see ``segmento.adapters.urls``). Two more settings
+tune runs on a shared store, in seconds::
+
+        lock: {wait: 60, stale_after: 600}       # wait for another run; when a silent one is gone
+        retry: {attempts: 4, delay: 1, max_delay: 30}   # after a lost database connection
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -38,16 +50,27 @@ import yaml
 
 from segmento.adapters.ingest.loader import FORMATS, SourceSpec
 from segmento.adapters.ingest.model import EVENT_KINDS
+from segmento.adapters.locks import LockSettings
+from segmento.adapters.retry import RetryPolicy
+from segmento.adapters.shopdb.copy import FORMAT as SHOPDB_FORMAT
+from segmento.adapters.shopdb.copy import ShopDbSource
+from segmento.adapters.shopdb.copy import source_from_config as shopdb_source
+from segmento.adapters.urls import mask_url, resolve_store_url, store_url_from_env
 from segmento.engine.catalog import closest
 from segmento.engine.computations import ProfileSettings
 from segmento.engine.errors import DataError, Location, SegmentoError
 from segmento.engine.temporal import DEFAULT_TIMEZONE, load_timezone
 
 DEFAULT_CONFIG: Final = "segmento.yaml"
-WORKSPACE_KEYS: Final = frozenset({"name", "store", "timezone", "as_of", "rules", "reports", "sources", "status", "interests"})
-SOURCE_KEYS: Final = frozenset({"name", "format", "path", "timezone"})
+WORKSPACE_KEYS: Final = frozenset(
+    {"name", "store", "store_env", "timezone", "as_of", "rules", "reports", "sources", "status", "interests", "lock", "retry", "evaluate"}
+)
+SOURCE_KEYS: Final = frozenset({"name", "format", "path", "timezone", "mapping"})
+EVALUATE_MODES: Final = ("all", "changed")
 STATUS_KEYS: Final = ("new_days", "new_max_orders", "active_days", "lapsed_days")
 INTEREST_KEYS: Final = frozenset({"short_term_days", "short_term_size", "weights"})
+LOCK_KEYS: Final = frozenset({"wait", "stale_after"})
+RETRY_KEYS: Final = frozenset({"attempts", "delay", "max_delay"})
 
 
 @dataclass(frozen=True)
@@ -55,32 +78,46 @@ class Workspace:
     """One shop: its store, input files, rule directory, time zone and profile settings.
 
     ``as_of`` is the instant the workspace is evaluated at when a run gives none; a
-    naive value is local time in ``timezone``. ``None`` means now.
+    naive value is local time in ``timezone``. ``None`` means now. ``store_url`` may
+    hold a password, so it is left out of ``repr``; show ``store_display`` instead.
     """
 
     name: str
-    store_url: str
+    store_url: str = field(repr=False)
     timezone: str
     rules_dir: Path
-    sources: tuple[SourceSpec, ...]
+    sources: tuple[SourceSpec | ShopDbSource, ...]
     settings: ProfileSettings
     as_of: datetime | None = None
     reports_dir: Path | None = None
     config_path: Path | None = None
+    lock: LockSettings = LockSettings()
+    retry: RetryPolicy = RetryPolicy()
+    evaluate: str = "all"
+    """``all`` evaluates every segment on each run; ``changed`` only those whose inputs changed."""
+
+    @property
+    def store_display(self) -> str:
+        """The store URL with its password masked."""
+        return mask_url(self.store_url)
 
     def with_store(self, url: str) -> Workspace:
         """Return a copy that uses the store at ``url``."""
         return dataclasses.replace(self, store_url=url)
 
 
-def load_config(path: str | Path) -> list[Workspace]:
-    """Read the workspaces of a config file; raise ``DataError`` naming the file and key."""
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> list[Workspace]:
+    """Read the workspaces of a config file; raise ``DataError`` naming the file and key.
+
+    ``${NAME}`` references in store URLs are read from ``environ`` (default ``os.environ``).
+    """
+    environ = os.environ if environ is None else environ
     path = Path(path)
     location = Location(pointer="", source=str(path))
     document = _read_document(path, location)
     base = path.parent.resolve()
     if "workspaces" not in document:
-        return [_workspace(str(document.get("name") or path.stem), document, base, location, path)]
+        return [_workspace(str(document.get("name") or path.stem), document, base, location, path, environ)]
 
     entries = document["workspaces"]
     if not isinstance(entries, Mapping) or not entries:
@@ -96,7 +133,7 @@ def load_config(path: str | Path) -> list[Workspace]:
         where = location.child("workspaces", str(name))
         if not isinstance(entry, Mapping):
             raise DataError("a workspace must be a mapping of settings", location=where, value=entry, code="config_shape")
-        workspaces.append(_workspace(str(name), {**defaults, **entry}, base, where, path))
+        workspaces.append(_workspace(str(name), {**defaults, **entry}, base, where, path, environ))
     return workspaces
 
 
@@ -145,21 +182,16 @@ def select_workspaces(workspaces: list[Workspace], name: str | None) -> list[Wor
     )
 
 
-def _workspace(name: str, entry: Mapping[str, Any], base: Path, location: Location, path: Path) -> Workspace:
+def _workspace(
+    name: str, entry: Mapping[str, Any], base: Path, location: Location, path: Path, environ: Mapping[str, str]
+) -> Workspace:
     _check_keys(entry, WORKSPACE_KEYS, location)
     timezone = str(entry.get("timezone") or DEFAULT_TIMEZONE)
     try:
         load_timezone(timezone)
     except SegmentoError as error:
         raise DataError(error.message, location=location.child("timezone"), value=timezone, hint=error.hint) from None
-    store = entry.get("store")
-    if not isinstance(store, str) or not store:
-        raise DataError(
-            "workspace needs a store URL",
-            location=location.child("store"),
-            hint="For example store: sqlite:///var/shop.db, or mysql+pymysql://user@host/db?charset=utf8mb4",
-            code="config_missing",
-        )
+    store = _store(entry, location, environ)
     rules = entry.get("rules")
     if not isinstance(rules, str) or not rules:
         raise DataError("workspace needs a rules directory", location=location.child("rules"), code="config_missing")
@@ -167,6 +199,8 @@ def _workspace(name: str, entry: Mapping[str, Any], base: Path, location: Locati
     return Workspace(
         name=name,
         store_url=_store_url(store, base),
+        lock=_lock(entry.get("lock"), location.child("lock")),
+        retry=_retry(entry.get("retry"), location.child("retry")),
         timezone=timezone,
         rules_dir=base / rules,
         sources=_sources(entry.get("sources") or [], base, timezone, location.child("sources")),
@@ -174,25 +208,101 @@ def _workspace(name: str, entry: Mapping[str, Any], base: Path, location: Locati
         as_of=_as_of(entry.get("as_of"), location.child("as_of")),
         reports_dir=base / str(reports) if reports else None,
         config_path=path,
+        evaluate=_evaluate_mode(entry.get("evaluate"), location.child("evaluate")),
     )
 
 
-def _sources(entries: Any, base: Path, timezone: str, location: Location) -> tuple[SourceSpec, ...]:
+def _store(entry: Mapping[str, Any], location: Location, environ: Mapping[str, str]) -> str:
+    """Return the workspace's store URL, with its environment variable references resolved."""
+    store, variable = entry.get("store"), entry.get("store_env")
+    if store is not None and variable is not None:
+        raise DataError(
+            "give either 'store' or 'store_env', not both",
+            location=location.child("store_env"),
+            code="config_value",
+        )
+    if variable is not None:
+        if not isinstance(variable, str) or not variable:
+            raise DataError(
+                "'store_env' must name an environment variable",
+                location=location.child("store_env"),
+                value=variable,
+                code="config_value",
+            )
+        return store_url_from_env(variable, environ, location=location.child("store_env"))
+    if not isinstance(store, str) or not store:
+        raise DataError(
+            "workspace needs a store URL",
+            location=location.child("store"),
+            hint="For example store: sqlite:///var/shop.db, or store_env: SEGMENTO_STORE_URL with "
+            "mysql+pymysql://user:password@host/db in that environment variable",
+            code="config_missing",
+        )
+    return resolve_store_url(store, environ, location=location.child("store"))
+
+
+def _lock(value: Any, location: Location) -> LockSettings:
+    seconds = _seconds(value, LOCK_KEYS, location)
+    return LockSettings(**seconds)
+
+
+def _retry(value: Any, location: Location) -> RetryPolicy:
+    seconds = _seconds(value, RETRY_KEYS - {"attempts"}, location, extra=frozenset({"attempts"}))
+    attempts = (value or {}).get("attempts", RetryPolicy.attempts)
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise DataError(
+            "attempts must be a whole number of at least 1 (1 turns retries off)",
+            location=location.child("attempts"),
+            value=attempts,
+            code="config_value",
+        )
+    return RetryPolicy(attempts=attempts, **seconds)
+
+
+def _seconds(
+    value: Any, keys: frozenset[str], location: Location, extra: frozenset[str] = frozenset()
+) -> dict[str, float]:
+    """Return the numbers of seconds under ``keys`` of mapping ``value``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise DataError("expected a mapping of settings", location=location, value=value, code="config_shape")
+    _check_keys(value, keys | extra, location)
+    seconds: dict[str, float] = {}
+    for key in keys & set(value):
+        number = value[key]
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or number < 0:
+            raise DataError(
+                "expected a number of seconds, 0 or more",
+                location=location.child(key),
+                value=number,
+                code="config_value",
+            )
+        seconds[key] = float(number)
+    if seconds.get("stale_after") == 0:
+        raise DataError("stale_after must be above 0", location=location.child("stale_after"), value=0, code="config_value")
+    return seconds
+
+
+def _sources(entries: Any, base: Path, timezone: str, location: Location) -> tuple[SourceSpec | ShopDbSource, ...]:
     if not isinstance(entries, list):
         raise DataError("'sources' must be a list", location=location, value=entries, code="config_shape")
-    specs: list[SourceSpec] = []
+    specs: list[SourceSpec | ShopDbSource] = []
     for index, entry in enumerate(entries):
         where = location.child(index)
         if not isinstance(entry, Mapping):
             raise DataError("a source must be a mapping", location=where, value=entry, code="config_shape")
         _check_keys(entry, SOURCE_KEYS, where)
         source_format = entry.get("format")
+        if source_format == SHOPDB_FORMAT:
+            specs.append(shopdb_source(entry, base, where))
+            continue
         if source_format not in FORMATS:
             raise DataError(
                 f"unknown source format {source_format!r}",
                 location=where.child("format"),
                 value=source_format,
-                hint="Use one of: " + ", ".join(FORMATS),
+                hint="Use one of: " + ", ".join((*FORMATS, SHOPDB_FORMAT)),
                 code="config_value",
             )
         if not entry.get("path"):
@@ -205,6 +315,20 @@ def _sources(entries: Any, base: Path, timezone: str, location: Location) -> tup
         name = str(entry.get("name") or source_format)
         specs.append(SourceSpec(name, str(source_format), base / str(entry["path"]), zone))
     return tuple(specs)
+
+
+def _evaluate_mode(value: Any, location: Location) -> str:
+    if value is None:
+        return "all"
+    if value not in EVALUATE_MODES:
+        raise DataError(
+            f"unknown evaluate mode {value!r}",
+            location=location,
+            value=value,
+            hint="Use 'all' to evaluate every segment on each run, or 'changed' for only those whose inputs changed",
+            code="config_value",
+        )
+    return str(value)
 
 
 def _settings(entry: Mapping[str, Any], location: Location) -> ProfileSettings:

@@ -164,7 +164,7 @@ def match_in_sqlite(
     with tempfile.TemporaryDirectory(prefix="segmento-match-") as directory:
         store = SqlProfileStore(f"sqlite:///{Path(directory) / 'profiles.db'}", registry)
         try:
-            store.create_schema()
+            store.create_profile_tables()
             total = store.write_profiles(profiles)
             ids = store.members(segment, as_of=as_of, timezone=timezone)
         finally:
@@ -208,7 +208,7 @@ def match_in_database(
                 code="tables_exist",
             )
         created = True
-        store.create_schema()
+        store.create_profile_tables()
         total = store.write_profiles(profiles)
         ids = store.members(segment, as_of=as_of, timezone=timezone)
     except sa.exc.SQLAlchemyError as error:

@@ -1,0 +1,236 @@
+"""Copy a shop database into the workspace's store: in full the first time, then by watermark.
+
+An import reads, at its start, the newest ``(watermark, key)`` of every table (its
+high mark) and copies the rows up to it, in four passes:
+
+1. customers after their stored watermark;
+2. orders after theirs, each with all its lines;
+3. orders with a line changed after the lines' watermark, unless pass 2 copied them;
+4. orders with a line of a product changed after the products' watermark, so a new
+   name, category or kind reaches the lines, unless an earlier pass copied them.
+
+On the first import passes 3 and 4 have nothing to do: their watermarks start at their
+high marks, because pass 2 reads every line after those were taken. Each batch is one
+transaction with its watermark (see ``writer``). Copies replace rows, so running an
+import again, or after an interruption, stores each row once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from segmento.adapters.checkpoints import checkpoint
+from segmento.adapters.ingest.loader import ImportResult
+from segmento.adapters.ingest.progress import Progress
+from segmento.adapters.shopdb.convert import key_text
+from segmento.adapters.shopdb.introspect import check_mapping
+from segmento.adapters.shopdb.mapping import Role, ShopMapping
+from segmento.adapters.shopdb.mapping_file import load_mapping
+from segmento.adapters.shopdb.reader import ShopReader
+from segmento.adapters.shopdb.records import Records
+from segmento.adapters.shopdb.state import Watermark, create_state_tables, read_watermark, write_watermark
+from segmento.adapters.shopdb.writer import StoreWriter, start_import
+from segmento.adapters.urls import mask_url, redact
+from segmento.engine.errors import DataError, Location
+
+logger = logging.getLogger(__name__)
+
+FORMAT: Final = "shopdb"
+PASSES: Final[tuple[Role, ...]] = ("customers", "orders", "order_lines", "products")
+DEPENDENT: Final[frozenset[Role]] = frozenset({"order_lines", "products"})
+"""Roles whose changes are copied through their orders; their first watermark is their high mark."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShopDbSource:
+    """A workspace source that copies a shop database, described by a mapping file."""
+
+    name: str
+    mapping: Path
+    format: str = FORMAT
+
+
+CONFIG_KEYS: Final = frozenset({"name", "format", "mapping"})
+"""Keys of a ``format: shopdb`` entry under a workspace's ``sources``."""
+
+
+def source_from_config(entry: Mapping[str, Any], base: Path, location: Location) -> ShopDbSource:
+    """Return the source that a workspace config entry describes; its mapping is read at import time."""
+    for key in entry:
+        if key not in CONFIG_KEYS:
+            raise DataError(
+                f"unknown setting {key!r} for a shopdb source",
+                location=location.child(str(key)),
+                hint="A shopdb source has name, format and mapping; the time zone is set in the mapping file",
+                code="config_key",
+            )
+    mapping = entry.get("mapping")
+    if not isinstance(mapping, str) or not mapping:
+        raise DataError(
+            "a shopdb source needs a mapping file",
+            location=location.child("mapping"),
+            hint="For example mapping: shopdb-mapping.yaml, relative to the config file",
+            code="config_missing",
+        )
+    return ShopDbSource(str(entry.get("name") or FORMAT), base / mapping)
+
+
+def import_shopdb(
+    engine: sa.Engine,
+    source: ShopDbSource,
+    progress: Progress | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> ImportResult:
+    """Copy what changed in ``source``'s shop database into the store on ``engine``.
+
+    Raises ``DataError`` when the mapping is invalid or does not fit the live schema
+    (before anything is written), or when the shop database cannot be reached.
+    """
+    started = time.perf_counter()
+    mapping = load_mapping(source.mapping)
+    url = mapping.resolve_url(environ)
+    display_url = mask_url(url)
+    result = ImportResult(source.name, display_url, "")
+    shop = sa.create_engine(url, poolclass=NullPool)
+    try:
+        try:
+            with shop.connect() as connection:
+                tables = check_mapping(mapping, connection)
+        except sa.exc.OperationalError as error:
+            raise DataError(
+                f"cannot connect to the shop database {display_url}: {redact(str(error.orig), [url])}",
+                location=mapping.url_location,
+                hint="Check the host, the database name and the credentials in the variables the url refers to",
+                code="shopdb_connect",
+            ) from None
+        create_state_tables(engine)
+        reader = ShopReader(shop, mapping, tables)
+        _Copy(engine, mapping, source.name, reader, result, progress).run()
+    finally:
+        shop.dispose()
+    result.seconds = time.perf_counter() - started
+    logger.info(
+        "shop database import done source=%s database=%s read=%d stored=%d rejected=%d customers=%d seconds=%.1f",
+        source.name,
+        display_url,
+        result.read,
+        result.stored,
+        result.rejected,
+        len(result.touched),
+        result.seconds,
+    )
+    return result
+
+
+class _Copy:
+    """One import of one shop database."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        mapping: ShopMapping,
+        source: str,
+        reader: ShopReader,
+        result: ImportResult,
+        progress: Progress | None,
+    ) -> None:
+        self.engine = engine
+        self.mapping = mapping
+        self.source = source
+        self.reader = reader
+        self.result = result
+        self.progress = progress
+        self.copied: set[str] = set()
+        """Orders copied by this import, which later passes need not copy again."""
+        self.done = 0
+
+    def run(self) -> None:
+        roles = [role for role in PASSES if role in self.mapping.tables and self.mapping.tables[role].watermark]
+        highs: dict[Role, Watermark | None] = {role: self.reader.high_mark(role) for role in roles}
+        with self.engine.begin() as connection:
+            self.result.import_id = start_import(connection, self.source, self.result.file_name)
+            lows = {role: read_watermark(connection, self.source, role, self.mapping.tables[role].watermark_columns) for role in roles}
+            for role in DEPENDENT & set(roles):
+                high = highs[role]
+                if lows[role] is None and high is not None:
+                    write_watermark(connection, self.source, role, high)
+                    lows[role] = high
+        self.writer = StoreWriter(self.result.import_id, self.result)
+        self.records = Records(self.mapping, self.source, self.reader.category_paths())
+        total = sum(self.reader.count_between(role, lows[role], high) for role, high in highs.items() if high is not None)
+        logger.info("shop database import of %s: %d changed rows to read", self.source, total)
+        if self.progress is not None:
+            self.progress.start(f"{self.source} (shop database)", total)
+        try:
+            for role in roles:
+                high = highs[role]
+                if high is not None:
+                    self._pass(role, lows[role], high)
+        finally:
+            if self.progress is not None:
+                self.progress.finish()
+        with self.engine.begin() as connection:
+            self.writer.update_counts(connection)
+
+    def _pass(self, role: Role, low: Watermark | None, high: Watermark) -> None:
+        step: Callable[[sa.Connection, Sequence[Any]], None] = {
+            "customers": self._customers,
+            "orders": self._orders,
+            "order_lines": self._changed_lines,
+            "products": self._changed_products,
+        }[role]
+        while True:
+            rows = self.reader.rows_after(role, low, high, self.mapping.batch_size)
+            if not rows:
+                return
+            mark = self.reader.mark_of(role, rows[-1])
+            with self.engine.begin() as connection:
+                step(connection, rows)
+                write_watermark(connection, self.source, role, mark)
+                self.writer.update_counts(connection)
+                checkpoint("shopdb_batch_written", connection)
+            low = mark
+            self.done += len(rows)
+            logger.debug("copied %d %s rows of %s", len(rows), role, self.source)
+            if self.progress is not None:
+                self.progress.update(self.done, self.result.read, self.result.rejected)
+
+    def _customers(self, connection: sa.Connection, rows: Sequence[Any]) -> None:
+        converted, rejected = self.records.customer_rows(rows)
+        self.writer.replace_customers(connection, converted, len(rows), rejected)
+
+    def _orders(self, connection: sa.Connection, rows: Sequence[Any]) -> None:
+        order_key = self.mapping.tables["orders"].key
+        keys = [row[order_key] for row in rows]
+        self._copy_orders(connection, keys, rows)
+
+    def _changed_lines(self, connection: sa.Connection, rows: Sequence[Any]) -> None:
+        self.result.read += len(rows)
+        self._copy_orders(connection, self._not_copied(self.reader.order_keys_of_lines(rows)))
+
+    def _changed_products(self, connection: sa.Connection, rows: Sequence[Any]) -> None:
+        self.result.read += len(rows)
+        product_key = self.mapping.tables["products"].key
+        order_keys = self.reader.order_keys_of_products([row[product_key] for row in rows])
+        self._copy_orders(connection, self._not_copied(order_keys))
+
+    def _copy_orders(self, connection: sa.Connection, keys: Sequence[Any], rows: Sequence[Any] | None = None) -> None:
+        if not keys:
+            return
+        if rows is None:
+            rows = self.reader.orders(keys)
+        batch = self.records.order_batch(keys, rows, self.reader.lines(keys))
+        self.writer.replace_orders(connection, batch)
+        self.copied.update(batch.keys)
+
+    def _not_copied(self, keys: Sequence[Any]) -> list[Any]:
+        return [key for key in keys if key_text(key) not in self.copied]

@@ -1,0 +1,340 @@
+"""Read a shop database mapping from YAML, keeping the line of every key for error messages.
+
+The file has a ``source`` section and one section per table role::
+
+    source:
+      url: mysql+pymysql://reader:${SHOP_DB_PASSWORD}@db.internal/shop?charset=utf8mb4
+      timezone: Asia/Ho_Chi_Minh
+    customers:
+      table: khach_hang
+      key: id
+      watermark: ngay_cap_nhat
+      columns:
+        gender: {column: gioi_tinh, codes: {1: male, 2: female}, default: null}
+
+``examples/shopdb-mapping.yaml`` and ``docs/shopdb.md`` describe every key. A
+password written in the file is rejected: the URL must take it from an environment
+variable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from segmento.adapters.shopdb.mapping import (
+    REQUIRED_ROLES,
+    ROLES,
+    TARGETS,
+    WATERMARKED,
+    ColumnMap,
+    OrderStatuses,
+    Role,
+    ShopMapping,
+    TableMap,
+    TargetSpec,
+    literal_password,
+)
+from segmento.engine.catalog import closest
+from segmento.engine.errors import DataError, Location, SegmentoError
+from segmento.engine.temporal import DEFAULT_TIMEZONE, load_timezone
+
+DEFAULT_BATCH_SIZE: Final = 1000
+SOURCE_KEYS: Final = frozenset({"url", "timezone", "batch_size", "settle_seconds"})
+TABLE_KEYS: Final = frozenset({"table", "key", "watermark", "columns", "statuses"})
+COLUMN_KEYS: Final = frozenset({"column", "codes", "default", "scale", "timezone"})
+STATUS_KEYS: Final = frozenset({"skip", "returns"})
+
+
+class _Section:
+    """A YAML mapping node with the location of each of its keys."""
+
+    def __init__(self, node: Node, path: Path, pointer: str, constructor: yaml.SafeLoader) -> None:
+        self.path = path
+        self.pointer = pointer
+        self.constructor = constructor
+        self.location = _location(node, path, pointer)
+        if not isinstance(node, MappingNode):
+            raise DataError("expected a mapping of keys to values", location=self.location, code="shopdb_mapping")
+        self.items: dict[str, tuple[Node, Node]] = {}
+        for key_node, value_node in node.value:
+            self.items[str(self.constructor.construct_object(key_node, deep=True))] = (key_node, value_node)
+
+    def check_keys(self, allowed: Iterable[str]) -> None:
+        allowed = sorted(allowed)
+        for key in self.items:
+            if key not in allowed:
+                suggestion = closest(key, allowed)
+                raise DataError(
+                    f"unknown key {key!r}",
+                    location=self.key_location(key),
+                    value=key,
+                    hint=(f"Did you mean {suggestion!r}? " if suggestion else "") + "Keys here: " + ", ".join(allowed),
+                    code="shopdb_mapping",
+                )
+
+    def key_location(self, key: str) -> Location:
+        node = self.items[key][0] if key in self.items else None
+        return _location(node, self.path, f"{self.pointer}/{key}") if node is not None else self.location
+
+    def value(self, key: str, default: Any = None) -> Any:
+        if key not in self.items:
+            return default
+        return self.constructor.construct_object(self.items[key][1], deep=True)
+
+    def node(self, key: str) -> Node | None:
+        item = self.items.get(key)
+        return item[1] if item is not None else None
+
+    def section(self, key: str) -> _Section | None:
+        node = self.node(key)
+        return None if node is None else _Section(node, self.path, f"{self.pointer}/{key}", self.constructor)
+
+    def name(self, key: str, *, required: bool) -> str | None:
+        """Return the value of ``key`` as a non-empty name, such as a table or column name."""
+        value = self.value(key)
+        if value is None:
+            if required:
+                raise DataError(f"missing key {key!r}", location=self.location, code="shopdb_mapping")
+            return None
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
+            raise DataError(f"{key!r} must be a name", location=self.key_location(key), value=value, code="shopdb_mapping")
+        return str(value).strip()
+
+
+def load_mapping(path: str | Path) -> ShopMapping:
+    """Read the mapping file at ``path``; raise ``DataError`` naming the file, line and key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DataError(
+            "shop database mapping file not found",
+            location=Location(source=str(path)),
+            hint="Check 'mapping' of the source in the workspace config; it is relative to the config file",
+            code="shopdb_mapping",
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"cannot read the mapping file: {error}", location=Location(source=str(path)), code="shopdb_mapping") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise DataError(
+            f"the mapping file is not valid YAML: {getattr(error, 'problem', error)}",
+            location=Location(source=str(path), line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None),
+            hint="Check the indentation and the quoting on that line",
+            code="shopdb_mapping",
+        ) from None
+    if root is None:
+        raise DataError("the mapping file is empty", location=Location(source=str(path)), code="shopdb_mapping")
+
+    document = _Section(root, path, "", yaml.SafeLoader(""))
+    document.check_keys({"source", *ROLES})
+    source = document.section("source")
+    if source is None:
+        raise DataError("missing section 'source' with the database url", location=document.location, code="shopdb_mapping")
+    source.check_keys(SOURCE_KEYS)
+    url = source.value("url")
+    if not isinstance(url, str) or not url.strip():
+        raise DataError(
+            "missing source url",
+            location=source.location,
+            hint="Add url: ${SHOP_DB_URL} and set that environment variable",
+            code="shopdb_mapping",
+        )
+    url_location = source.key_location("url")
+    if literal_password(url):
+        # The message must not repeat the URL, because it contains the password.
+        raise DataError(
+            "the source url contains a password; write ${VARIABLE} in its place",
+            location=url_location,
+            hint="For example mysql+pymysql://reader:${SHOP_DB_PASSWORD}@db/shop, or url: ${SHOP_DB_URL}",
+            code="shopdb_password",
+        )
+
+    timezone = str(source.value("timezone") or DEFAULT_TIMEZONE)
+    _check_timezone(timezone, source.key_location("timezone"))
+
+    tables: dict[Role, TableMap] = {}
+    statuses = OrderStatuses()
+    for role in ROLES:
+        section = document.section(role)
+        if section is None:
+            if role in REQUIRED_ROLES:
+                raise DataError(f"missing section {role!r}", location=document.location, code="shopdb_mapping")
+            continue
+        tables[role] = _table(role, section)
+        if role == "orders":
+            statuses = _statuses(section)
+    return ShopMapping(
+        path=path,
+        url=url.strip(),
+        url_location=url_location,
+        timezone=timezone,
+        batch_size=_positive(source, "batch_size", DEFAULT_BATCH_SIZE, minimum=1),
+        settle_seconds=_positive(source, "settle_seconds", 0, minimum=0),
+        tables=tables,
+        statuses=statuses,
+    )
+
+
+def _table(role: Role, section: _Section) -> TableMap:
+    section.check_keys(TABLE_KEYS if role == "orders" else TABLE_KEYS - {"statuses"})
+    table = section.name("table", required=True) or ""
+    key = section.name("key", required=True) or ""
+    watermark = section.name("watermark", required=role in WATERMARKED - {"products"})
+    if watermark is not None and role not in WATERMARKED:
+        raise DataError(
+            f"the {role} table is read whole on every import and takes no watermark",
+            location=section.key_location("watermark"),
+            code="shopdb_mapping",
+        )
+    targets = TARGETS[role]
+    columns: dict[str, ColumnMap] = {}
+    column_section = section.section("columns")
+    if column_section is not None:
+        column_section.check_keys(targets)
+        for target in column_section.items:
+            columns[target] = _column(targets[target], column_section)
+    for spec in targets.values():
+        if spec.required and spec.name not in columns:
+            raise DataError(
+                f"the {role} mapping needs a column for {spec.name!r}",
+                location=column_section.location if column_section is not None else section.location,
+                hint=f"Add '{spec.name}: COLUMN' under columns",
+                code="shopdb_mapping",
+            )
+    return TableMap(
+        role=role,
+        table=table,
+        key=key,
+        location=section.key_location("table"),
+        key_location=section.key_location("key"),
+        columns=columns,
+        watermark=watermark,
+        watermark_location=section.key_location("watermark") if watermark is not None else None,
+    )
+
+
+def _column(spec: TargetSpec, section: _Section) -> ColumnMap:
+    location = section.key_location(spec.name)
+    node = section.node(spec.name)
+    if isinstance(node, ScalarNode):
+        column = section.name(spec.name, required=True) or ""
+        return ColumnMap(spec.name, column, location)
+    options = section.section(spec.name)
+    if options is None or isinstance(node, SequenceNode):
+        raise DataError("expected a column name or {column: ...}", location=location, code="shopdb_mapping")
+    options.check_keys(COLUMN_KEYS)
+    column = options.name("column", required=True) or ""
+    codes = _codes(spec, options) if "codes" in options.items else None
+    if ("default" in options.items) and codes is None:
+        raise DataError("'default' applies only with 'codes'", location=options.key_location("default"), code="shopdb_mapping")
+    default = options.value("default")
+    if default is not None:
+        default = _code_value(spec, default, options.key_location("default"))
+    scale = options.value("scale")
+    if scale is not None and (spec.kind != "money" or isinstance(scale, bool) or not isinstance(scale, int) or not 0 <= scale <= 6):
+        raise DataError(
+            "'scale' applies to money columns and is a whole number from 0 to 6",
+            location=options.key_location("scale"),
+            value=scale,
+            hint="scale: 2 reads an integer column of cents as amounts with 2 decimal places",
+            code="shopdb_mapping",
+        )
+    timezone = options.value("timezone")
+    if timezone is not None:
+        if spec.kind != "datetime":
+            raise DataError("'timezone' applies to datetime columns", location=options.key_location("timezone"), code="shopdb_mapping")
+        _check_timezone(str(timezone), options.key_location("timezone"))
+    return ColumnMap(
+        spec.name,
+        column,
+        location,
+        codes=codes,
+        default=default,
+        has_default="default" in options.items,
+        scale=scale,
+        timezone=str(timezone) if timezone is not None else None,
+    )
+
+
+def _codes(spec: TargetSpec, options: _Section) -> dict[str, str | None]:
+    location = options.key_location("codes")
+    if spec.kind != "text":
+        raise DataError(f"'codes' applies to text fields, not to {spec.name!r}", location=location, code="shopdb_mapping")
+    raw = options.value("codes")
+    if not isinstance(raw, dict) or not raw:
+        raise DataError("'codes' must map the column's values to the field's values", location=location, value=raw, code="shopdb_mapping")
+    return {str(code): _code_value(spec, value, location) for code, value in raw.items()}
+
+
+def _code_value(spec: TargetSpec, value: Any, location: Location) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    if spec.values is not None and text not in spec.values:
+        suggestion = closest(text, spec.values)
+        raise DataError(
+            f"{text!r} is not a value of {spec.name}",
+            location=location,
+            value=text,
+            hint=(f"Did you mean {suggestion!r}? " if suggestion else "") + "Values: " + ", ".join(spec.values) + ", or null",
+            code="shopdb_mapping",
+        )
+    return text
+
+
+def _statuses(section: _Section) -> OrderStatuses:
+    statuses = section.section("statuses")
+    if statuses is None:
+        return OrderStatuses()
+    statuses.check_keys(STATUS_KEYS)
+    columns = section.section("columns")
+    if columns is None or "status" not in columns.items:
+        raise DataError(
+            "'statuses' needs the status column under columns",
+            location=statuses.location,
+            hint="Add 'status: COLUMN' under the orders columns",
+            code="shopdb_mapping",
+        )
+    values: dict[str, frozenset[str]] = {}
+    for key in STATUS_KEYS:
+        raw = statuses.value(key, [])
+        if not isinstance(raw, list):
+            raise DataError(f"{key!r} must be a list of status codes", location=statuses.key_location(key), value=raw, code="shopdb_mapping")
+        values[key] = frozenset(str(item) for item in raw)
+    both = values["skip"] & values["returns"]
+    if both:
+        raise DataError(
+            f"status {sorted(both)[0]!r} is listed under both skip and returns",
+            location=statuses.location,
+            code="shopdb_mapping",
+        )
+    return OrderStatuses(values["skip"], values["returns"])
+
+
+def _positive(section: _Section, key: str, default: int, *, minimum: int) -> int:
+    value = section.value(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise DataError(f"{key!r} must be a whole number of at least {minimum}", location=section.key_location(key), value=value, code="shopdb_mapping")
+    return value
+
+
+def _check_timezone(name: str, location: Location) -> None:
+    try:
+        load_timezone(name)
+    except SegmentoError as error:
+        raise DataError(error.message, location=location, value=name, hint=error.hint, code="shopdb_mapping") from None
+
+
+def _location(node: Node | None, path: Path, pointer: str) -> Location:
+    if node is None:
+        return Location(pointer=pointer or "", source=str(path))
+    mark = node.start_mark
+    return Location(pointer=pointer or "", line=mark.line + 1, column=mark.column + 1, source=str(path))

@@ -1,0 +1,199 @@
+"""Store URLs: environment variable references, masking for display, connection options.
+
+A workspace names its store with a SQLAlchemy URL. Credentials stay out of the config
+file and off the command line by referring to environment variables:
+
+- ``store: ${SEGMENTO_STORE_URL}``: the whole URL comes from the variable;
+- ``store: mysql+pymysql://segmento:${SEGMENTO_DB_PASSWORD}@db.internal/shop``: a
+  reference inside the user, password, host, database or a query value. The value is
+  substituted after the URL is parsed, so a password may contain ``@``, ``:`` or ``/``;
+- ``store_env: SEGMENTO_STORE_URL``: the same as the first form.
+
+``mask_url`` and ``redact`` are the only ways segmento shows a URL or a message that
+might contain one: the password becomes ``***``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote, quote_plus
+
+import sqlalchemy as sa
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from segmento.engine.errors import UNKNOWN_LOCATION, DataError, Location
+
+MASK: Final = "***"
+
+_REFERENCE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_WHOLE_REFERENCE: Final = re.compile(r"\s*\$\{([A-Za-z_][A-Za-z0-9_]*)\}\s*")
+# ``scheme://user:password@`` in free text, for messages that quote a URL that did not parse.
+_PASSWORD_IN_TEXT: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^@\s]+)(?P<tail>@)")
+_MYSQL_FAMILY: Final = frozenset({"mysql", "mariadb"})
+
+
+def resolve_store_url(
+    template: str, environ: Mapping[str, str], *, location: Location = UNKNOWN_LOCATION
+) -> str:
+    """Return ``template`` with its ``${NAME}`` references replaced by values from ``environ``.
+
+    Raises ``DataError`` naming the variable when it is not set, and when the result is
+    not a URL; neither message contains the value.
+    """
+    whole = _WHOLE_REFERENCE.fullmatch(template)
+    if whole is not None:
+        return check_url(_variable(whole.group(1), environ, location), location=location, origin=whole.group(1))
+    if _REFERENCE.search(template) is None:
+        return check_url(template, location=location)
+    url = _parse(template, location)
+    expanded = url.set(
+        username=_expand(url.username, environ, location),
+        password=_expand(url.password, environ, location),
+        host=_expand(url.host, environ, location),
+        database=_expand(url.database, environ, location),
+        query={key: _expand_query(value, environ, location) for key, value in url.query.items()},
+    )
+    return expanded.render_as_string(hide_password=False)
+
+
+def store_url_from_env(name: str, environ: Mapping[str, str], *, location: Location = UNKNOWN_LOCATION) -> str:
+    """Return the store URL held in environment variable ``name``."""
+    return check_url(_variable(name, environ, location), location=location, origin=name)
+
+
+def check_url(text: str, *, location: Location = UNKNOWN_LOCATION, origin: str | None = None) -> str:
+    """Return ``text`` when it parses as a SQLAlchemy URL; raise a ``DataError`` that masks it otherwise."""
+    _parse(text, location, origin)
+    return text
+
+
+def mask_url(url: str | sa.URL) -> str:
+    """Return ``url`` for display, with the password replaced by ``***``."""
+    if isinstance(url, sa.URL):
+        return url.render_as_string(hide_password=True)
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return _PASSWORD_IN_TEXT.sub(lambda match: match["head"] + MASK + match["tail"], url)
+
+
+def redact(text: str, urls: Iterable[str | sa.URL | None] = ()) -> str:
+    """Return ``text`` with the passwords of ``urls``, and any ``user:password@`` part, masked.
+
+    Driver messages may quote the URL they were given, so runs and ``segmento db`` pass
+    their error texts through this before logging, printing or reporting them.
+    """
+    for url in urls:
+        password = _password(url)
+        if not password:
+            continue
+        for form in {password, quote(password, safe=""), quote_plus(password, safe="")}:
+            text = text.replace(form, MASK)
+    return _PASSWORD_IN_TEXT.sub(lambda match: match["head"] + MASK + match["tail"], text)
+
+
+def connection_url(url: str | sa.URL) -> sa.URL:
+    """Return ``url`` with the options segmento relies on: ``charset=utf8mb4`` on MySQL and MariaDB.
+
+    PyMySQL already defaults to utf8mb4, but other MySQL drivers use the server's
+    default character set, which may be a 3-byte ``utf8`` or ``latin1``.
+    """
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() in _MYSQL_FAMILY and "charset" not in parsed.query:
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    return parsed
+
+
+def _variable(name: str, environ: Mapping[str, str], location: Location) -> str:
+    value = environ.get(name)
+    if value is None or not value.strip():
+        raise DataError(
+            f"environment variable {name} is not set",
+            location=location,
+            value=name,
+            hint=f"Export {name} with the store URL or the part of it that the config refers to",
+            code="config_env_missing",
+        )
+    return value
+
+
+def _expand(value: str | None, environ: Mapping[str, str], location: Location) -> str | None:
+    if value is None:
+        return None
+    return _REFERENCE.sub(lambda match: _variable(match.group(1), environ, location), value)
+
+
+def _expand_query(value: str | tuple[str, ...], environ: Mapping[str, str], location: Location) -> str | tuple[str, ...]:
+    if isinstance(value, tuple):
+        return tuple(_expand(item, environ, location) or "" for item in value)
+    return _expand(value, environ, location) or ""
+
+
+def _parse(text: str, location: Location, origin: str | None = None) -> sa.URL:
+    where = f" (from environment variable {origin})" if origin else ""
+    try:
+        url = sa.make_url(text)
+    except (ArgumentError, ValueError):
+        raise DataError(
+            f"store URL {mask_url(text)}{where} is not a valid database URL",
+            location=location,
+            hint="Write it as dialect+driver://user:password@host:port/database, for example "
+            "mysql+pymysql://segmento:${SEGMENTO_DB_PASSWORD}@127.0.0.1:3306/shop",
+            code="config_url",
+        ) from None
+    try:
+        url.get_dialect()
+    except NoSuchModuleError:
+        raise DataError(
+            f"store URL {mask_url(url)}{where} names an unknown database dialect {url.drivername!r}",
+            location=location,
+            value=url.drivername,
+            hint="Use sqlite:///PATH, mysql+pymysql://..., or postgresql+psycopg://...; "
+            "install the driver with the mysql or postgresql extra",
+            code="config_url",
+        ) from None
+    return url
+
+
+def _password(url: str | sa.URL | None) -> str | None:
+    if url is None:
+        return None
+    if isinstance(url, sa.URL):
+        return url.password if isinstance(url.password, str) else None
+    try:
+        password = sa.make_url(url).password
+    except (ArgumentError, ValueError):
+        match = _PASSWORD_IN_TEXT.search(url)
+        return match["password"] if match else None
+    return password if isinstance(password, str) else None
+
+
+def create_store_engine(url: str | sa.URL) -> sa.Engine:
+    """Return an engine for the store at ``url``, with the options of ``connection_url``.
+
+    SQLite files get write-ahead logging; their directory is created when missing.
+    Server databases check a pooled connection before handing it out, so a connection
+    the server closed while it was idle is replaced instead of failing the next step.
+    """
+    parsed = connection_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed)
+        sa.event.listen(engine, "connect", _tune_sqlite)
+        return engine
+    return sa.create_engine(parsed, pool_pre_ping=True, pool_recycle=3600)
+
+
+def _tune_sqlite(connection: Any, record: Any) -> None:
+    # SQLite's default rollback journal and 2 MB page cache make a large import wait on
+    # the disk. Write-ahead logging with NORMAL sync keeps committed data after a crash,
+    # and lets readers, such as a run waiting for the lock, read while another run writes.
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.close()

@@ -1,0 +1,136 @@
+"""Commands on a workspace's store itself: ``segmento db upgrade`` and ``segmento db status``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from segmento.engine.errors import SegmentoError
+
+logger = logging.getLogger(__name__)
+
+
+def register(group: click.Group) -> None:
+    """Add the ``db`` command group to ``group``."""
+    group.add_command(db_group)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Create, upgrade and inspect the schema of workspace stores."""
+
+
+_config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("segmento.yaml"),
+    show_default=True,
+    help="Workspace config file (YAML).",
+)
+_workspace_option = click.option("--workspace", help="Use only the workspace with this name.")
+
+
+@db_group.command("upgrade")
+@_config_option
+@_workspace_option
+def upgrade_command(config_path: Path, workspace: str | None) -> None:
+    """Create each workspace's store schema, or upgrade it to this version of segmento.
+
+    Runs the versioned migrations, then adds the profile tables and columns of the
+    field catalog that the store lacks. Nothing is dropped, and a store that is up to
+    date is left untouched.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from segmento.adapters.sql_store import SqlProfileStore
+    from segmento.adapters.urls import create_store_engine
+
+    failures = 0
+    for item in _workspaces(config_path, workspace):
+        try:
+            engine = create_store_engine(item.store_url)
+            try:
+                change = SqlProfileStore(engine).create_schema()
+            finally:
+                engine.dispose()
+        except (SegmentoError, SQLAlchemyError) as error:
+            failures += 1
+            click.echo(f"error: workspace {item.name}: {_describe(error, item)}", err=True)
+            continue
+        click.echo(f"{item.name}: {item.store_display}: {_summary(change)}")
+    if failures:
+        raise SystemExit(1)
+
+
+@db_group.command("status")
+@_config_option
+@_workspace_option
+def status_command(config_path: Path, workspace: str | None) -> None:
+    """Print each store's schema revision and whether it needs ``segmento db upgrade``."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from segmento.adapters.migrations import head_revision, is_current, store_revision
+    from segmento.adapters.sql_store import SqlProfileStore
+    from segmento.adapters.urls import create_store_engine
+
+    failures = 0
+    head = head_revision()
+    for item in _workspaces(config_path, workspace):
+        try:
+            engine = create_store_engine(item.store_url)
+            try:
+                store = SqlProfileStore(engine)
+                with engine.connect() as connection:
+                    revision = store_revision(connection)
+                current = is_current(engine, store.model)
+            finally:
+                engine.dispose()
+        except (SegmentoError, SQLAlchemyError) as error:
+            failures += 1
+            click.echo(f"error: workspace {item.name}: {_describe(error, item)}", err=True)
+            continue
+        state = "up to date" if current else "needs 'segmento db upgrade'"
+        click.echo(f"{item.name}: {item.store_display}: revision {revision or 'none'} (newest {head}), {state}")
+    if failures:
+        raise SystemExit(1)
+
+
+def _summary(change: Any) -> str:
+    if not change.changed:
+        return f"up to date at revision {change.after}"
+    text = f"upgraded from revision {change.before or 'none'} to {change.after}"
+    catalog = change.catalog
+    if catalog is not None:
+        if catalog.added_tables:
+            text += "; profile tables added: " + ", ".join(catalog.added_tables)
+        if catalog.added_columns:
+            text += "; columns added: " + ", ".join(catalog.added_columns)
+        if catalog.kept_columns:
+            text += "; kept although the catalog no longer has them: " + ", ".join(catalog.kept_columns)
+    return text
+
+
+def _describe(error: Exception, workspace: Any) -> str:
+    """Return the error's message with the store's password masked; database errors lose their SQL."""
+    from segmento.adapters.retry import error_summary
+    from segmento.adapters.urls import redact
+
+    if isinstance(error, SegmentoError):
+        text = str(error)
+    else:
+        text = f"store {workspace.store_display} failed: {error_summary(error)}"
+    return redact(text, [workspace.store_url])
+
+
+def _workspaces(config_path: Path, name: str | None) -> list[Any]:
+    from segmento.adapters.workspace import load_config, select_workspaces
+    from segmento.cli.common import fail
+
+    try:
+        return select_workspaces(load_config(config_path), name)
+    except SegmentoError as error:
+        fail(error)

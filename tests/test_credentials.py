@@ -1,0 +1,226 @@
+"""Store credentials: read from the environment, never shown in output, logs, reports or errors.
+
+The MariaDB tests create a user with a password full of URL punctuation. They check
+every place a run or a ``segmento db`` command can print it: standard output and
+error, log records at debug level, the JSON report, the recorded run, and the
+messages of connection errors.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, quote_plus
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from sqlalchemy.pool import NullPool
+
+from segmento.adapters.ingest.model import segment_runs
+from segmento.adapters.retry import ConnectionLostError
+from segmento.adapters.runs import RunError, open_store, run_workspace
+from segmento.adapters.urls import mask_url, redact, resolve_store_url
+from segmento.cli import main
+from segmento.engine.errors import DataError, SegmentoError
+from tests.conftest import MARIADB_URL
+from tests.store_helpers import mariadb_database, segmento, shop_workspace, write_shop
+
+VARIABLE = "SEGMENTO_TEST_DB_PASSWORD"
+TEMPLATE = "mysql+pymysql://{user}:${{SEGMENTO_TEST_DB_PASSWORD}}@127.0.0.1:{port}/{database}"
+
+
+# --- resolving and masking URLs -----------------------------------------------------------
+
+RESOLVED = [
+    ("${STORE}", {"STORE": "sqlite:///var/shop.db"}, "sqlite:///var/shop.db"),
+    (
+        "mysql+pymysql://shop:${PASSWORD}@db.internal/shop",
+        {"PASSWORD": "p@ss:w/rd"},
+        "mysql+pymysql://shop:p%40ss%3Aw%2Frd@db.internal/shop",
+    ),
+    ("mysql+pymysql://${USER}@${HOST}/${DB}", {"USER": "u", "HOST": "h", "DB": "d"}, "mysql+pymysql://u@h/d"),
+    ("postgresql+psycopg://u@h/d?sslmode=${MODE}", {"MODE": "require"}, "postgresql+psycopg://u@h/d?sslmode=require"),
+    ("sqlite:///var/plain.db", {}, "sqlite:///var/plain.db"),
+]
+
+
+@pytest.mark.parametrize(("template", "environ", "expected"), RESOLVED)
+def test_store_url_references_resolve(template: str, environ: dict[str, str], expected: str) -> None:
+    assert resolve_store_url(template, environ) == expected
+
+
+def test_password_with_punctuation_survives_resolution() -> None:
+    url = resolve_store_url("mysql+pymysql://shop:${PASSWORD}@db/shop", {"PASSWORD": "p@ss:w/rd%?#"})
+    assert sa.make_url(url).password == "p@ss:w/rd%?#"
+
+
+def test_missing_variable_is_named() -> None:
+    with pytest.raises(DataError) as caught:
+        resolve_store_url("mysql+pymysql://shop:${SHOP_PASSWORD}@db/shop", {})
+    assert "environment variable SHOP_PASSWORD is not set" in str(caught.value)
+
+
+def test_unparsable_url_is_masked() -> None:
+    with pytest.raises(DataError) as caught:
+        resolve_store_url("mysql+pymysql://shop:hunter2secret@db:port/shop", {})
+    assert "hunter2secret" not in str(caught.value)
+    assert "mysql+pymysql://shop:***@db:port/shop" in str(caught.value)
+
+
+def test_unknown_dialect_is_masked() -> None:
+    with pytest.raises(DataError) as caught:
+        resolve_store_url("${STORE}", {"STORE": "mysqll://shop:hunter2secret@db/shop"})
+    assert "hunter2secret" not in str(caught.value)
+    assert "from environment variable STORE" in str(caught.value)
+
+
+def test_mask_and_redact() -> None:
+    url = "mysql+pymysql://shop:p%40ss@db/shop"
+    assert mask_url(url) == "mysql+pymysql://shop:***@db/shop"
+    assert redact("login p@ss failed; tried p%40ss", [url]) == "login *** failed; tried ***"
+    assert redact("connecting to mysql://other:topsecret@host/x") == "connecting to mysql://other:***@host/x"
+
+
+def test_config_reads_store_from_environment(tmp_path: Path) -> None:
+    config = write_shop(tmp_path, "${STORE_URL}")
+    workspace = shop_workspace(config, {"STORE_URL": "mysql+pymysql://shop:hunter2secret@db/shop"})
+
+    assert workspace.store_url == "mysql+pymysql://shop:hunter2secret@db/shop"
+    assert workspace.store_display == "mysql+pymysql://shop:***@db/shop"
+    assert "hunter2secret" not in repr(workspace)
+
+
+def test_config_store_env(tmp_path: Path) -> None:
+    config = write_shop(tmp_path, "unused")
+    config.write_text(config.read_text(encoding="utf-8").replace("store: unused", "store_env: SHOP_STORE"), encoding="utf-8")
+
+    workspace = shop_workspace(config, {"SHOP_STORE": "sqlite:////tmp/shop.db"})
+    assert workspace.store_url == "sqlite:////tmp/shop.db"
+
+    with pytest.raises(DataError) as caught:
+        shop_workspace(config, {})
+    assert caught.value.location.pointer == "/workspaces/test_shop/store_env"
+    assert "SHOP_STORE is not set" in str(caught.value)
+
+
+# --- a MariaDB user with a password -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SecretStore:
+    user: str
+    password: str
+    database: str
+    port: int
+
+    def template(self, *, port: int | None = None, database: str | None = None) -> str:
+        return TEMPLATE.format(user=self.user, port=port or self.port, database=database or self.database)
+
+    def environ(self, password: str | None = None) -> dict[str, str]:
+        return {VARIABLE: self.password if password is None else password}
+
+    def forms(self) -> set[str]:
+        """The password as text, and as it appears inside a URL."""
+        return {self.password, quote(self.password, safe=""), quote_plus(self.password, safe="")}
+
+    def assert_absent(self, *texts: str) -> None:
+        for text in texts:
+            for form in self.forms():
+                assert form not in text
+
+
+@pytest.fixture(scope="module")
+def secret_store() -> Iterator[SecretStore]:
+    with mariadb_database("segmento_credentials") as url:
+        database = sa.make_url(url).database or ""
+        user = f"segmento_{uuid.uuid4().hex[:8]}"
+        password = f"Pa55:w@rd/{uuid.uuid4().hex[:8]}?%#"
+        server = sa.create_engine(MARIADB_URL, poolclass=NullPool)
+        quoted = server.dialect.identifier_preparer.quote(database)
+        with server.begin() as connection:
+            connection.execute(sa.text(f"CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY :password"), {"password": password})
+            connection.exec_driver_sql(f"GRANT ALL PRIVILEGES ON {quoted}.* TO '{user}'@'127.0.0.1'")
+        try:
+            yield SecretStore(user, password, database, sa.make_url(MARIADB_URL).port or 3306)
+        finally:
+            with server.begin() as connection:
+                connection.exec_driver_sql(f"DROP USER '{user}'@'127.0.0.1'")
+            server.dispose()
+
+
+@pytest.mark.mariadb
+def test_cli_never_shows_password(tmp_path: Path, secret_store: SecretStore, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    config = write_shop(tmp_path, secret_store.template())
+    upgrade = CliRunner().invoke(main, ["db", "upgrade", "--config", str(config)], env=secret_store.environ())
+    # The run goes through a real process, so its log lines reach a real standard error.
+    process = segmento("-vv", "run", "--config", str(config), environ=secret_store.environ(),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    output, errors = process.communicate(timeout=120)
+    status = CliRunner().invoke(main, ["db", "status", "--config", str(config)], env=secret_store.environ())
+
+    assert upgrade.exit_code == 0, upgrade.output
+    assert process.returncode == 0, errors
+    assert status.exit_code == 0, status.output
+    assert "DEBUG" in errors
+    secret_store.assert_absent(upgrade.stdout, upgrade.stderr, output, errors, status.stdout, status.stderr, caplog.text)
+    masked = f"mysql+pymysql://{secret_store.user}:***@127.0.0.1:{secret_store.port}/{secret_store.database}"
+    assert masked in upgrade.stdout
+    assert "up to date" in status.stdout
+    (report_file,) = (tmp_path / "reports").glob("*.json")
+    report_text = report_file.read_text(encoding="utf-8")
+    secret_store.assert_absent(report_text)
+    assert json.loads(report_text)["store"] == masked
+
+
+@pytest.mark.mariadb
+def test_failed_connections_never_show_password(
+    tmp_path: Path, secret_store: SecretStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    retry = {"attempts": 2, "delay": 0.01}
+    cases = {
+        "wrong password": (secret_store.template(), secret_store.environ(secret_store.password + "x"), RunError),
+        "unknown database": (secret_store.template(database="no_such_db"), secret_store.environ(), RunError),
+        "closed port": (secret_store.template(port=1), secret_store.environ(), ConnectionLostError),
+    }
+    for name, (template, environ, expected) in cases.items():
+        directory = tmp_path / name.replace(" ", "_")
+        config = write_shop(directory, template, retry=retry)
+        with pytest.raises(expected) as caught:
+            run_workspace(shop_workspace(config, environ))
+        upgrade = CliRunner().invoke(main, ["db", "upgrade", "--config", str(config)], env=environ)
+
+        assert upgrade.exit_code == 1, name
+        assert f"{secret_store.user}:***@" in str(caught.value), name
+        assert "error: workspace test_shop" in upgrade.stderr, name
+        secret_store.assert_absent(str(caught.value), caplog.text, upgrade.stdout, upgrade.stderr)
+    assert "because the database connection was lost or refused (attempt 1 of 2)" in caplog.text
+
+
+@pytest.mark.mariadb
+def test_failed_run_record_never_shows_password(
+    tmp_path: Path, secret_store: SecretStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    workspace = shop_workspace(write_shop(tmp_path, secret_store.template()), secret_store.environ())
+    store = open_store(workspace)
+    run_workspace(workspace, store=store)
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE profile_long_term_interests"))
+
+    with pytest.raises(SegmentoError) as caught:
+        run_workspace(workspace, store=store)
+
+    with store.engine.connect() as connection:
+        recorded = connection.scalar(sa.select(segment_runs.c.error).order_by(segment_runs.c.id.desc()).limit(1))
+    assert recorded is not None
+    reports = [path.read_text(encoding="utf-8") for path in (tmp_path / "reports").glob("*.json")]
+    secret_store.assert_absent(str(caught.value), recorded, caplog.text, *reports)
+    store.engine.dispose()

@@ -1,0 +1,259 @@
+"""Faults during a run: a killed process, a lost connection, a bad rule.
+
+The run is held at a checkpoint of the test hook (``segmento.adapters.checkpoints``)
+in the middle of writing memberships. The test then kills the process with SIGKILL,
+or kills the run's MariaDB connection with ``KILL CONNECTION`` from another one.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from segmento.adapters.ingest.model import segment_runs
+from segmento.adapters.locks import RUN_LOCK, store_locks
+from segmento.adapters.retry import ConnectionLostError, RetryPolicy, run_with_retry
+from segmento.adapters.runs import RunError, open_store, run_workspace
+from segmento.adapters.sql_store import SqlProfileStore
+from segmento.engine.errors import RuleErrors
+from tests.store_helpers import (
+    AFTER_FIRST,
+    AFTER_SECOND,
+    Checkpoint,
+    all_members,
+    history_rows,
+    mariadb_database,
+    open_stays,
+    segmento,
+    shop_workspace,
+    write_shop,
+)
+
+STORES = ("sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb))
+FAST_RETRY = {"attempts": 3, "delay": 0.05}
+
+
+@pytest.fixture(params=STORES)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'shop.db'}"
+        return
+    with mariadb_database("segmento_faults") as url:
+        yield url
+
+
+@pytest.fixture()
+def mariadb_url() -> Iterator[str]:
+    with mariadb_database("segmento_faults") as url:
+        yield url
+
+
+def last_run(store: SqlProfileStore) -> sa.Row:
+    with store.engine.connect() as connection:
+        return connection.execute(sa.select(segment_runs).order_by(segment_runs.c.id.desc()).limit(1)).one()
+
+
+def retry_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == "segmento.adapters.retry"]
+
+
+class ConnectionKiller:
+    """Releases a run held at ``segment_applied``, killing its MariaDB connection at the first ``kills`` hits."""
+
+    def __init__(self, checkpoint: Checkpoint, server_url: str, kills: int) -> None:
+        self.checkpoint = checkpoint
+        self.server = sa.create_engine(server_url, poolclass=NullPool)
+        self.kills = kills
+        self.killed: list[int] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._drive, daemon=True)
+
+    def __enter__(self) -> ConnectionKiller:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.done.set()
+        self.thread.join(timeout=60)
+        self.server.dispose()
+
+    def _drive(self) -> None:
+        while (details := self.checkpoint.wait(finished=self.done.is_set, timeout=120)) is not None:
+            if len(self.killed) < self.kills:
+                with self.server.connect() as connection:
+                    connection.execute(sa.text("KILL CONNECTION :id"), {"id": details["connection_id"]})
+                self.killed.append(details["connection_id"])
+            self.checkpoint.release()
+
+
+# --- a killed process ---------------------------------------------------------------------
+
+
+def test_killed_run_keeps_previous_membership(tmp_path: Path, store_url: str) -> None:
+    run_workspace(shop_workspace(write_shop(tmp_path, store_url)))
+    config = write_shop(tmp_path, store_url, second=True)
+    store = open_store(shop_workspace(config))
+    history_before = history_rows(store.engine)
+    checkpoint = Checkpoint(tmp_path / "hook", "segment_applied")
+
+    process = segmento("run", "--config", str(config), environ=checkpoint.environ,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        reached = checkpoint.wait(process)
+        assert reached is not None, process.communicate()[1]
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.communicate()  # reaps the process, so its pid no longer exists
+
+    assert process.returncode == -signal.SIGKILL
+    assert all_members(store) == AFTER_FIRST
+    assert history_rows(store.engine) == history_before
+    killed = last_run(store)
+    assert killed.status == "running"
+
+    report = run_workspace(shop_workspace(config), store=store)
+
+    assert report.status == "succeeded"
+    assert all_members(store) == AFTER_SECOND
+    assert set(open_stays(store.engine).values()) == {1}
+    with store.engine.connect() as connection:
+        status, error = connection.execute(
+            sa.select(segment_runs.c.status, segment_runs.c.error).where(segment_runs.c.id == killed.id)
+        ).one()
+        lock_token = connection.scalar(sa.select(store_locks.c.token).where(store_locks.c.name == RUN_LOCK))
+    assert status == "failed"
+    assert "stopped without finishing" in error
+    assert lock_token is None
+    store.engine.dispose()
+
+
+# --- a lost connection --------------------------------------------------------------------
+
+
+@pytest.mark.mariadb
+def test_lost_connection_is_retried(
+    tmp_path: Path, mariadb_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    workspace = shop_workspace(write_shop(tmp_path, mariadb_url, second=True, retry=FAST_RETRY))
+    store = open_store(workspace)
+    checkpoint = Checkpoint(tmp_path / "hook", "segment_applied")
+    for name, value in checkpoint.environ.items():
+        monkeypatch.setenv(name, value)
+    caplog.set_level(logging.INFO, logger="segmento")
+
+    with ConnectionKiller(checkpoint, mariadb_url, kills=1) as killer:
+        report = run_workspace(workspace, store=store)
+
+    assert len(killer.killed) == 1
+    messages = retry_messages(caplog)
+    assert len(messages) == 1
+    assert messages[0].startswith(
+        f"run {report.run_id} could not evaluate segments, because the database connection was lost or refused "
+        "(attempt 1 of 3): (2013, 'Lost connection"
+    )
+    assert report.status == "succeeded"
+    assert all_members(store) == AFTER_SECOND
+    assert len(history_rows(store.engine)) == sum(len(ids) for ids in AFTER_SECOND.values())
+    assert {outcome.id: outcome.joined for outcome in report.segments} == {
+        segment_id: len(ids) for segment_id, ids in AFTER_SECOND.items()
+    }
+    store.engine.dispose()
+
+
+@pytest.mark.mariadb
+def test_repeated_connection_loss_fails_clearly(
+    tmp_path: Path, mariadb_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    run_workspace(shop_workspace(write_shop(tmp_path, mariadb_url, retry=FAST_RETRY)))
+    workspace = shop_workspace(write_shop(tmp_path, mariadb_url, second=True, retry=FAST_RETRY))
+    store = open_store(workspace)
+    checkpoint = Checkpoint(tmp_path / "hook", "segment_applied")
+    for name, value in checkpoint.environ.items():
+        monkeypatch.setenv(name, value)
+    caplog.set_level(logging.INFO, logger="segmento")
+
+    with ConnectionKiller(checkpoint, mariadb_url, kills=3) as killer, pytest.raises(ConnectionLostError) as caught:
+        run_workspace(workspace, store=store)
+
+    failed = last_run(store)
+    assert len(killer.killed) == 3
+    assert str(caught.value).startswith(
+        f"run {failed.id} could not evaluate segments: the database connection was lost or refused 3 times"
+    )
+    assert "previous segment membership is still in place" in str(caught.value)
+    assert len(retry_messages(caplog)) == 3  # two retries, then the final error
+    assert failed.status == "failed"
+    assert "the database connection was lost or refused 3 times" in failed.error
+    assert all_members(store) == AFTER_FIRST
+    store.engine.dispose()
+
+
+# --- errors that are not retried ----------------------------------------------------------
+
+
+def test_bad_rule_fails_without_retry(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    config = write_shop(tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", retry=FAST_RETRY)
+    (tmp_path / "rules" / "broken.seg").write_text('segment broken "Broken"\ntotal_purchase_value >=\n', encoding="utf-8")
+    caplog.set_level(logging.INFO, logger="segmento")
+
+    with pytest.raises(RuleErrors) as caught:
+        run_workspace(shop_workspace(config))
+
+    assert caught.value.location.line == 2
+    assert retry_messages(caplog) == []
+
+
+def test_broken_store_fails_without_retry(tmp_path: Path, store_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    config = write_shop(tmp_path, store_url, retry=FAST_RETRY)
+    store = open_store(shop_workspace(config))
+    run_workspace(shop_workspace(config), store=store)
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE profile_long_term_interests"))
+    caplog.set_level(logging.INFO, logger="segmento")
+
+    with pytest.raises(RunError) as caught:
+        run_workspace(shop_workspace(config), store=store)
+
+    assert "kitchen_fans" in str(caught.value)
+    assert retry_messages(caplog) == []
+    assert last_run(store).status == "failed"
+    assert all_members(store) == AFTER_FIRST
+    store.engine.dispose()
+
+
+def test_busy_sqlite_retried_then_reported(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'busy.db'}", connect_args={"timeout": 0})
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE counter (value INTEGER)")
+    holder = engine.raw_connection()
+    holder.execute("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+    waits: list[float] = []
+
+    def write() -> None:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO counter VALUES (1)")
+
+    try:
+        with pytest.raises(ConnectionLostError) as caught:
+            policy = RetryPolicy(attempts=3, delay=1, max_delay=1.5)
+            run_with_retry(write, what="write the counter", run_id=5, policy=policy, sleep=waits.append)
+    finally:
+        holder.rollback()
+        holder.close()
+
+    assert isinstance(caught.value.__cause__, OperationalError)
+    assert waits == [1, 1.5]
+    assert str(caught.value).startswith(
+        "run 5 could not write the counter: the database connection was lost or refused 3 times; "
+        "last error: database is locked"
+    )
+    engine.dispose()
