@@ -518,13 +518,33 @@ def test_match_unknown_backend(tmp_path: Path) -> None:
     assert "Invalid value for '--backend': unknown backend 'elastic'; use memory, sqlite" in result.stderr
 
 
-def test_match_unsupported_database_url(tmp_path: Path) -> None:
+def test_match_unsupported_database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rule = write(tmp_path, "vip.seg", VIP_RULE)
     profiles = write_profiles(tmp_path)
-    result = invoke("match", rule, "--profiles", profiles, "--backend", "oracle://scott:tiger@127.0.0.1/orcl")
+    monkeypatch.setenv("SEGMENTO_TEST_URL", "oracle://scott:tiger@127.0.0.1/orcl")
+    result = invoke("match", rule, "--profiles", profiles, "--backend", "env:SEGMENTO_TEST_URL")
     assert result.exit_code == 2
     assert "database 'oracle' of 'oracle://scott:***@127.0.0.1/orcl' is not supported" in result.stderr
     assert "tiger" not in result.output
+
+
+def test_match_rejects_password_on_command_line(tmp_path: Path) -> None:
+    rule = write(tmp_path, "vip.seg", VIP_RULE)
+    profiles = write_profiles(tmp_path)
+    result = invoke("match", rule, "--profiles", profiles, "--backend", "mysql+pymysql://shop:tiger@127.0.0.1/shop")
+    assert result.exit_code == 2
+    assert "must not be written on the command line" in result.stderr
+    assert "env:SEGMENTO_DATABASE_URL" in result.stderr
+    assert "tiger" not in result.output
+
+
+def test_match_backend_from_missing_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rule = write(tmp_path, "vip.seg", VIP_RULE)
+    profiles = write_profiles(tmp_path)
+    monkeypatch.delenv("SEGMENTO_NOT_SET", raising=False)
+    result = invoke("match", rule, "--profiles", profiles, "--backend", "env:SEGMENTO_NOT_SET")
+    assert result.exit_code == 2
+    assert "environment variable 'SEGMENTO_NOT_SET' is not set" in result.stderr
 
 
 @pytest.mark.parametrize("as_of", ["2024-13-01", "yesterday", "2024-05-01T25:00"])
@@ -631,7 +651,11 @@ def test_match_masks_password(tmp_path: Path, mariadb_url: str) -> None:
     rule = write(tmp_path, "vip.seg", VIP_RULE)
     profiles = write_profiles(tmp_path)
     url = sa.engine.make_url(mariadb_url).set(password="s3cret@pw").render_as_string(hide_password=False)
-    result = invoke("-vv", "match", rule, "--profiles", profiles, "--backend", url)
+    result = CliRunner().invoke(
+        main,
+        ["-vv", "match", str(rule), "--profiles", str(profiles), "--backend", "env:SEGMENTO_TEST_URL"],
+        env={"SEGMENTO_TEST_URL": url},
+    )
     assert result.exit_code == 1
     assert "Access denied" in result.stderr
     assert ":***@" in result.stderr

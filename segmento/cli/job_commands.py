@@ -40,7 +40,13 @@ def register(group: click.Group) -> None:
 @WORKSPACE_OPTION
 @click.option("--as-of", "as_of", help="Evaluate as of this time (ISO 8601; without an offset it is shop time). Default: the workspace's as_of, else now.")
 @click.option("--tz", "timezone", help="Shop time zone (IANA name) for --as-of and calendar windows. Default: the workspace's.")
-@click.option("--store", "store_url", help="Store URL to use instead of the config's; needs --workspace when the config has several.")
+@click.option(
+    "--store",
+    "store_url",
+    callback=lambda ctx, param, value: _store_argument(value),
+    help="Store to use instead of the config's: env:NAME reads the URL from environment variable NAME; "
+    "a URL given here must not contain a password. Needs --workspace when the config has several.",
+)
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here instead of the workspace's reports directory.")
 def run_command(
     config_path: Path,
@@ -172,6 +178,12 @@ def segment_show(segment_id: str, config_path: Path, workspace: str | None, samp
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def _store_argument(value: str | None) -> str | None:
+    from segmento.cli.match_backends import url_from_argument
+
+    return url_from_argument(value) if value else None
 
 
 def _workspaces(config_path: Path, name: str | None) -> list[Any]:

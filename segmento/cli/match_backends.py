@@ -11,6 +11,7 @@ message or log line of the command shows it.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -60,6 +61,10 @@ class BackendType(click.ParamType):
         text = str(value).strip()
         if text in (MEMORY, SQLITE):
             return text
+        try:
+            text = url_from_argument(text)
+        except click.BadParameter as error:
+            self.fail(error.message, param, ctx)
         mask = secret_masker(text)
         if "://" not in text:
             self.fail(
@@ -86,6 +91,35 @@ class BackendType(click.ParamType):
                 ctx,
             )
         return text
+
+
+def url_from_argument(text: str) -> str:
+    """Return the database URL that a command-line argument names.
+
+    ``env:NAME`` reads the URL from environment variable ``NAME``. A URL written on the
+    command line must not contain a password, because shells keep it in their history
+    and other users can read it from the process list.
+    """
+    if text.startswith("env:"):
+        name = text[len("env:") :]
+        value = os.environ.get(name)
+        if not name or value is None:
+            raise click.BadParameter(f"environment variable {name!r} is not set; export it with the database URL")
+        return value.strip()
+    if "://" in text:
+        import sqlalchemy as sa
+
+        try:
+            url = sa.engine.make_url(text)
+        except (sa.exc.ArgumentError, ValueError):
+            return text
+        if url.password:
+            raise click.BadParameter(
+                "a database URL with a password must not be written on the command line, "
+                "where shell history keeps it; export it in an environment variable and "
+                "pass env:NAME instead, for example env:SEGMENTO_DATABASE_URL"
+            )
+    return text
 
 
 def secret_masker(url_text: str) -> Callable[[str], str]:
