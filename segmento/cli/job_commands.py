@@ -64,6 +64,10 @@ def run_command(
     workspaces = _workspaces(config_path, workspace)
     if store_url and len(workspaces) > 1:
         fail("--store needs --workspace, because the config has several workspaces", status=2)
+    segmento_logger = logging.getLogger("segmento")
+    if not sys.stderr.isatty() and segmento_logger.getEffectiveLevel() > logging.INFO:
+        # Without a terminal there is no progress bar, so progress goes to the log.
+        segmento_logger.setLevel(logging.INFO)
     instant = _parse_as_of(as_of)
     console = _console()
     failures = 0
