@@ -22,7 +22,7 @@ from segmento.engine.errors import DataError, Location, PluginError, Unsupported
 from segmento.engine.hookspecs import hookimpl
 from segmento.engine.registry import Registry, build_registry, make_plugin_manager
 from segmento.plugins.sql import ProfileModel, SqlContext, compile_segment, compile_to_text, render_query
-from segmento.plugins.sql.bounds import on_grid, rounded_bound
+from segmento.plugins.sql.bounds import false_at_zero, on_grid, rounded_bound
 from tests.cases import CasePlugin, case_registry
 
 AS_OF = datetime(2024, 3, 1, 2, 0, tzinfo=UTC)
@@ -128,6 +128,85 @@ def test_negation_keeps_null_guard(model: ProfileModel) -> None:
     sql = sql_of(Comparison("city", "ne", "Hà Nội"), model)
 
     assert sql.split("WHERE", 1)[1].strip() == "NOT (profiles.city IS NOT NULL AND profiles.city = :city_1)"
+
+
+CARTS = EventCondition("add_to_cart", "count", "gte", 1)
+SEMIJOIN_RULES = {
+    "contains-any": Comparison("product_views", "contains_any", ("1", "2")),
+    "contains-all": Comparison("product_views", "contains_all", ("1", "2")),
+    "map-sum": Comparison("product_views", "gte", 3, include=("1", "2")),
+    "ranked": Comparison("short_term_interests", "lte", 2, include=("toys",)),
+    "event-count": CARTS,
+    "event-sum": EventCondition("purchase", "sum", "gt", 0, measure="value"),
+}
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("rule", SEMIJOIN_RULES.values(), ids=SEMIJOIN_RULES.keys())
+def test_false_at_zero_compiles_to_semijoin(model: ProfileModel, rule: Any, dialect: str) -> None:
+    sql = sql_of(rule, model, dialect)
+
+    assert sql.split("WHERE", 1)[1].lstrip().startswith("profiles.id IN (SELECT ")
+    assert "EXISTS" not in sql
+    assert "= profiles.id" not in sql
+
+
+def test_event_count_groups_by_profile(model: ProfileModel) -> None:
+    sql = sql_of(CARTS, model)
+
+    assert "GROUP BY events.profile_id" in sql
+    assert "HAVING count(*) >= :param_1" in sql
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        EventCondition("add_to_cart", "count", "lt", 3),
+        EventCondition("add_to_cart", "count", "eq", 0),
+        EventCondition("purchase", "sum", "between", (0, 2), measure="value"),
+        Comparison("product_views", "lte", 3, include=("1",)),
+    ],
+    ids=["count-lt", "count-eq-zero", "sum-between-zero", "map-sum-lte"],
+)
+def test_true_at_zero_stays_correlated(model: ProfileModel, rule: Any) -> None:
+    sql = sql_of(rule, model)
+
+    assert "profile_id = profiles.id" in sql
+    assert "profiles.id IN" not in sql
+
+
+def test_negated_semijoin_is_not_in(model: ProfileModel) -> None:
+    sql = sql_of(Group("none", (CARTS,)), model)
+
+    assert sql.split("WHERE", 1)[1].lstrip().startswith("(profiles.id NOT IN (SELECT ")
+
+
+@pytest.mark.parametrize(
+    ("operator", "value", "kind", "expected"),
+    [
+        ("gte", 1, "integer", True),
+        ("gte", Decimal("0.5"), "integer", True),
+        ("gte", 0, "integer", False),
+        ("gt", 0, "integer", True),
+        ("gt", Decimal("-0.5"), "integer", False),
+        ("gt", Decimal("-0.00001"), "decimal", False),
+        ("lte", Decimal("-0.00001"), "decimal", True),
+        ("lt", 3, "integer", False),
+        ("lt", 0, "integer", True),
+        ("lte", -1, "integer", True),
+        ("eq", 0, "integer", False),
+        ("eq", 2, "integer", True),
+        ("eq", Decimal("0.5"), "integer", True),
+        ("between", (0, 2), "integer", False),
+        ("between", (Decimal("0.5"), 2), "integer", True),
+        ("between", (-3, -1), "integer", True),
+        ("in", (1, 0), "integer", False),
+        ("in", (1, 2), "integer", True),
+        ("ne", 1, "integer", False),
+    ],
+)
+def test_false_at_zero_per_operator(operator: str, value: Any, kind: Any, expected: bool) -> None:
+    assert false_at_zero(operator, value, kind) is expected
 
 
 def test_text_options_use_prepared_column(model: ProfileModel) -> None:

@@ -109,3 +109,45 @@ def _grid_values(values: Iterable[Any], kind: NumberKind) -> list[int | Decimal]
         if exact is not None and exact not in result:
             result.append(exact)
     return result
+
+
+def false_at_zero(operator: str, value: Any, kind: NumberKind) -> bool:
+    """Return whether ``compare_number(0, operator, value, kind)`` is false.
+
+    A count or sum over no rows is 0. A test false at 0 therefore fails every profile
+    without a matching row, so it may be written ``profiles.id IN (SELECT profile_id ...
+    GROUP BY profile_id HAVING ...)``. A test true at 0 (``= 0``, ``< 3``, ``between 0
+    and 2``) keeps the correlated subquery. Its ``NOT IN`` complement would be exact too,
+    but PostgreSQL runs a ``NOT IN`` whose ids do not fit in ``work_mem`` once per row.
+    """
+    if operator == "between":
+        low, high = value
+        return not rounded_bound(low, "gte", kind) <= 0 <= rounded_bound(high, "lte", kind)
+    if operator == "in":
+        return 0 not in _grid_values(value, kind)
+    if operator == "eq":
+        return on_grid(value, kind) != 0
+    if operator not in _ROUNDING:
+        return False
+    bound = rounded_bound(value, operator, kind)  # type: ignore[arg-type]
+    tests = {"gt": 0 > bound, "gte": 0 >= bound, "lt": 0 < bound, "lte": 0 <= bound}
+    return not tests[operator]
+
+
+def in_grouped(
+    profile_id: ColumnElement[Any],
+    owner: ColumnElement[Any],
+    filters: Iterable[ColumnElement[bool]],
+    having: ColumnElement[bool] | None = None,
+) -> ColumnElement[bool]:
+    """Return ``profile_id IN (SELECT owner ... WHERE filters [GROUP BY owner HAVING having])``.
+
+    ``owner`` must be NOT NULL, so the test and its ``NOT`` stay two-valued.
+
+    NOTE: a negated rule becomes ``NOT IN``, which PostgreSQL runs once per profile when
+    the subquery's ids do not fit in ``work_mem``. Not measured at scale.
+    """
+    selection = sa.select(owner).where(*filters)
+    if having is not None:
+        selection = selection.group_by(owner).having(having)
+    return profile_id.in_(selection)

@@ -1,4 +1,8 @@
-"""Behavioural conditions: a count or sum of a profile's events, as a scalar subquery."""
+"""Behavioural conditions: a count or sum of a profile's events.
+
+A comparison false at 0 is a semijoin on the events grouped by profile. A comparison
+true at 0 stays a correlated scalar subquery, because profiles without events pass it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from segmento.engine.ast import EventCondition
 from segmento.engine.temporal import Clock
 from segmento.engine.values import CalendarPeriod, Duration
-from segmento.plugins.sql.bounds import NumberKind, compare_number
+from segmento.plugins.sql.bounds import NumberKind, compare_number, false_at_zero, in_grouped
 from segmento.plugins.sql.dialects import position
 from segmento.plugins.sql.model import ProfileModel
 
@@ -19,10 +23,9 @@ MEASURE_KINDS: Final[dict[str, NumberKind]] = {"value": "decimal", "price": "dec
 
 
 def event_filters(node: EventCondition, model: ProfileModel, clock: Clock) -> list[ColumnElement[bool]]:
-    """Return the conditions that select the events ``node`` counts, for the outer profile."""
+    """Return the conditions that select the events ``node`` counts, of every profile."""
     events = model.events
     filters: list[ColumnElement[bool]] = [
-        events.c.profile_id == model.profiles.c.id,
         events.c.kind == node.event,
         # Events after as_of have not happened yet for this evaluation.
         events.c.time <= clock.as_of,
@@ -50,11 +53,18 @@ def event_condition(node: EventCondition, operator: str, model: ProfileModel, cl
 
     No matching event counts and sums 0; a missing measure adds 0.
     """
+    events = model.events
     filters = event_filters(node, model, clock)
     if node.aggregate == "count":
-        total = sa.select(sa.func.count()).select_from(model.events).where(*filters).scalar_subquery()
-        return compare_number(total, operator, node.value, "integer")
-    measure = node.measure or "value"
-    column = model.events.c[measure]
-    summed = sa.select(sa.func.sum(column)).where(*filters).scalar_subquery()
-    return compare_number(sa.func.coalesce(summed, 0), operator, node.value, MEASURE_KINDS[measure])
+        kind: NumberKind = "integer"
+        aggregate: ColumnElement[Any] = sa.func.count()
+    else:
+        measure = node.measure or "value"
+        kind = MEASURE_KINDS[measure]
+        aggregate = sa.func.coalesce(sa.func.sum(events.c[measure]), 0)
+    if false_at_zero(operator, node.value, kind):
+        having = compare_number(aggregate, operator, node.value, kind)
+        return in_grouped(model.profiles.c.id, events.c.profile_id, filters, having)
+    of_profile = events.c.profile_id == model.profiles.c.id
+    total = sa.select(aggregate).select_from(events).where(of_profile, *filters).scalar_subquery()
+    return compare_number(total, operator, node.value, kind)
