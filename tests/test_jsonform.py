@@ -603,3 +603,24 @@ def test_round_trip_locations_follow_document(segment: Segment) -> None:
     for node in walk(loaded):
         assert node.loc.source == "generated.json"
         assert node.loc.pointer is not None
+
+
+# --- documents nested too deeply -----------------------------------------------------------
+
+LEAF_TEXT = '{"field": "city", "operator": "eq", "type": "string", "value": "a"}'
+
+
+@pytest.mark.parametrize("groups", [60, 500, 5000])
+def test_deep_nesting_is_a_clear_error(groups: int) -> None:
+    text = '{"id": "x", "name": "X", "condition": ' + '{"all": [' * groups + LEAF_TEXT + "]}" * groups + "}"
+    with pytest.raises(RuleSchemaError) as caught:
+        load_segment(text, source="deep.json")
+    assert caught.value.code == "too_deep"
+    assert caught.value.location.pointer == ""
+    assert "more than 100 levels deep" in caught.value.message
+
+
+def test_nesting_within_bound_reaches_validation() -> None:
+    text = '{"id": "x", "name": "X", "condition": ' + '{"all": [' * 12 + LEAF_TEXT + "]}" * 12 + "}"
+    segment = load_segment(text)
+    assert isinstance(segment.condition, Group)

@@ -403,3 +403,22 @@ def test_plugin_type_nfd_text_matches(plugin_registry: Registry) -> None:
 
     assert in_memory == ["nfc", "nfd"]
     assert in_sqlite == ["nfc", "nfd"]
+
+
+def test_jsonl_duplicate_id_names_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "profiles.jsonl"
+    path.write_text('{"id": "a", "city": "Huế"}\n\n{"id": "b"}\n{"id": "a", "city": "Vinh"}\n', encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        list(read_profiles_jsonl(path))
+    assert caught.value.code == "profiles_duplicate_id"
+    assert caught.value.location.line == 4
+    assert "first used on line 1" in caught.value.message
+
+
+def test_jsonl_deep_nesting_is_data_error(tmp_path: Path) -> None:
+    path = tmp_path / "profiles.jsonl"
+    path.write_text('{"id": ' + "[" * 5000 + "]" * 5000 + "}\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        list(read_profiles_jsonl(path))
+    assert caught.value.code == "profiles_too_deep"
+    assert caught.value.location.line == 1

@@ -105,8 +105,12 @@ def parse_json_text(text: str | bytes, *, source: str | None = None) -> Any:
         # The fast C parser cannot tell where a repeated key is. The Python parser
         # reads the text again to find the problem and its position.
         pass
+    except RecursionError:
+        raise _too_deep(source) from None
     try:
         return _RuleDecoder().decode(text)
+    except RecursionError:
+        raise _too_deep(source) from None
     except json.JSONDecodeError as error:
         raise _syntax_error(error.msg, text, error.pos, source) from None
     except _DuplicateKeyError as error:
@@ -129,9 +133,45 @@ def _builder(kinds: tuple[ConditionKind, ...]) -> DocumentBuilder:
 
 
 def _parse(document: Document, source: str | None) -> Any:
-    if isinstance(document, (str, bytes)):
-        return parse_json_text(document, source=source)
-    return document
+    parsed = parse_json_text(document, source=source) if isinstance(document, (str, bytes)) else document
+    if _nesting_depth(parsed) > MAX_JSON_NESTING:
+        raise _too_deep(source)
+    return parsed
+
+
+MAX_JSON_NESTING = 100
+"""Deepest nesting of JSON arrays and objects a rule document may have.
+
+Validation allows 10 nested groups by default, which is 20 JSON levels; this bound
+keeps the loader's recursion far from Python's recursion limit.
+"""
+
+
+def _nesting_depth(document: Any) -> int:
+    """Return how deeply arrays and objects nest in ``document``, without recursion."""
+    deepest = 0
+    stack = [(document, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, Mapping):
+            children = value.values()
+        elif isinstance(value, (list, tuple)):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, level)
+        if level <= MAX_JSON_NESTING:
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _too_deep(source: str | None) -> RuleSchemaError:
+    return RuleSchemaError(
+        f"the document nests arrays and objects more than {MAX_JSON_NESTING} levels deep",
+        location=Location(pointer="", source=source),
+        hint="Flatten the rule: groups may nest at most 10 deep by default",
+        code="too_deep",
+    )
 
 
 def _raise(problems: list[RuleSchemaError]) -> None:

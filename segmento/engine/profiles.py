@@ -325,6 +325,7 @@ def read_profiles_jsonl(path: str | Path, registry: Registry | None = None) -> I
             hint="Check the path of the profiles file",
             code="profiles_unreadable",
         ) from error
+    first_lines: dict[str, int] = {}
     with handle:
         for number, raw_line in enumerate(handle, start=1):
             if number == 1 and raw_line.startswith(b"\xef\xbb\xbf"):
@@ -341,7 +342,25 @@ def read_profiles_jsonl(path: str | Path, registry: Registry | None = None) -> I
                     hint="Write one JSON object per line",
                     code="profiles_invalid_json",
                 ) from error
-            yield coerce_profile(document, registry, source=f"{path}:{number}")
+            except RecursionError:
+                raise DataError(
+                    "invalid JSON: arrays and objects nest too deeply to read",
+                    location=Location(source=str(path), line=number),
+                    hint="A profile nests at most a few levels: events in a list, maps of counts",
+                    code="profiles_too_deep",
+                ) from None
+            profile = coerce_profile(document, registry, source=f"{path}:{number}")
+            first_line = first_lines.setdefault(profile["id"], number)
+            if first_line != number:
+                # Stores keep one row per id, so a repeated id would make backends disagree.
+                raise DataError(
+                    f"duplicate profile id {profile['id']!r}, first used on line {first_line}",
+                    location=Location(source=str(path), line=number),
+                    value=profile["id"],
+                    hint="Give every profile its own id, or merge the two lines",
+                    code="profiles_duplicate_id",
+                )
+            yield profile
 
 
 def _decode(raw_line: bytes, path: Path, number: int) -> str:
