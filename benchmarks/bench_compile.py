@@ -19,16 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
-import platform
 import random
-import shlex
 import sys
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -40,6 +34,9 @@ from segmento.engine.jsonform import dumps_segment, load_segment
 from segmento.engine.registry import get_registry
 from segmento.engine.validation import validate_segment
 from segmento.plugins.sql import ProfileModel, compile_segment, render_query
+
+from machine import describe_command, describe_machine
+from timing import best_time
 
 AS_OF = datetime(2024, 5, 1, tzinfo=UTC)
 CITIES = ("Hà Nội", "Hồ Chí Minh", "Đà Nẵng", "Hải Phòng", "Cần Thơ", "Huế")
@@ -109,27 +106,6 @@ def generate_rules(count: int, seed: int) -> list[Segment]:
     return segments
 
 
-def best_time(function: Callable[[], object], repeat: int) -> float:
-    best = math.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def machine() -> str:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"nproc={os.cpu_count()}, CPU {model}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rules", type=int, default=300, help="number of generated rules")
@@ -162,8 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("SQL postgresql", sql_stage("postgresql")),
     ]
 
-    print(f"command:  {shlex.join([sys.executable, *sys.argv])}")
-    print(f"machine:  {machine()}")
+    print(f"command:  {describe_command()}")
+    print(f"machine:  {describe_machine()}")
     print(f"versions: SQLAlchemy {sa.__version__}")
     print(
         f"rules:    {len(segments)} generated with seed {arguments.seed}, {leaves:.1f} conditions per rule "

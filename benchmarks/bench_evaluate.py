@@ -15,16 +15,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import platform
 import random
-import shlex
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from segmento.engine.dsl.parser import parse_segment
@@ -32,6 +27,9 @@ from segmento.engine.evaluator import compile_predicate
 from segmento.engine.profiles import coerce_profile
 from segmento.engine.registry import get_registry
 from segmento.engine.validation import validate_segment
+
+from machine import describe_command, describe_machine
+from timing import best_time
 
 AS_OF = datetime(2024, 5, 1, tzinfo=UTC)
 CITIES = ("Hà Nội", "Hồ Chí Minh", "Đà Nẵng", "Hải Phòng", "Cần Thơ", "Huế", "Nha Trang", "Vinh", None)
@@ -134,27 +132,6 @@ def generate_profiles(count: int, seed: int) -> list[dict[str, Any]]:
     return profiles
 
 
-def best_time(function: Callable[[], object], repeat: int) -> float:
-    best = math.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def machine() -> str:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"nproc={os.cpu_count()}, CPU {model}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profiles", type=int, default=100_000, help="number of generated profiles")
@@ -172,8 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     raw_profiles = generate_profiles(arguments.profiles, arguments.seed)
     profiles = [coerce_profile(profile, registry) for profile in raw_profiles]
 
-    print(f"command:  {shlex.join([sys.executable, *sys.argv])}")
-    print(f"machine:  {machine()}")
+    print(f"command:  {describe_command()}")
+    print(f"machine:  {describe_machine()}")
     print(f"profiles: {len(profiles):,} generated with seed {arguments.seed}; best of {arguments.repeat} runs")
     print()
     print(f"{'rule':<16} {'matches':>8} {'segmento s':>11} {'JsonLogic s':>12} {'segmento p/s':>13} {'JsonLogic p/s':>14} {'ratio':>7}")

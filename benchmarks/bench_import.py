@@ -11,9 +11,6 @@ the totals, and prints rows per second, the ratio, the machine and the command.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import shlex
 import sqlite3
 import sys
 import tempfile
@@ -30,6 +27,8 @@ from segmento.adapters.profile_builder import build_profiles
 from segmento.adapters.runs import open_store
 from segmento.adapters.workspace import Workspace
 from segmento.engine.computations import ProfileSettings
+
+from machine import describe_command, describe_machine
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FILE = ROOT / "data" / "online_retail" / "online_retail.csv.gz"
@@ -68,18 +67,6 @@ SELECT customer,
        sum(items) AS items
 FROM orders GROUP BY customer
 """
-
-
-def machine() -> str:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"nproc={os.cpu_count()}, CPU {model}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
 def run_segmento(path: Path, directory: Path) -> tuple[int, float, float, int, Decimal]:
@@ -129,8 +116,8 @@ def main() -> int:
     duck_seconds, duck_customers, duck_total = run_duckdb(arguments.file)
     segmento_seconds = import_seconds + build_seconds
 
-    print(f"command:  {shlex.join([sys.executable, *sys.argv])}")
-    print(f"machine:  {machine()}")
+    print(f"command:  {describe_command()}")
+    print(f"machine:  {describe_machine()}")
     print(f"versions: SQLAlchemy {sa.__version__}, SQLite {sqlite3.sqlite_version}, DuckDB {duckdb.__version__}")
     print(f"file:     {arguments.file} ({rows:,} rows)")
     print(f"segmento: import {import_seconds:.1f} s + build {build_seconds:.1f} s = {segmento_seconds:.1f} s, "

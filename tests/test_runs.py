@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -22,24 +21,9 @@ from segmento.adapters.workspace import Workspace, load_config
 from segmento.engine.computations import ProfileSettings
 from segmento.engine.errors import RuleErrors
 from segmento.engine.rulefiles import load_rule_dir
-from tests.conftest import MARIADB_URL, server_unavailable
 from tests.demo_workspace import CONFIG, DemoRun, demo_run
+from tests.store_helpers import FIRST, HEADER, RULES, SECOND, mariadb_database
 
-HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
-FIRST = (
-    "1001,85123A,WHITE HANGING HEART T-LIGHT HOLDER,10,2011-11-01 10:00:00,2.55,100.0,United Kingdom\n"
-    "1002,22423,REGENCY CAKESTAND 3 TIER,4,2011-11-02 10:00:00,12.75,200.0,France\n"
-    "1003,84879,ASSORTED COLOUR BIRD ORNAMENT,8,2011-11-03 10:00:00,1.69,300.0,Germany\n"
-)
-SECOND = (
-    "1004,22423,REGENCY CAKESTAND 3 TIER,8,2011-12-01 10:00:00,12.75,300.0,Germany\n"
-    "C1005,22423,REGENCY CAKESTAND 3 TIER,-4,2011-12-02 10:00:00,12.75,200.0,France\n"
-)
-RULES = {
-    "spenders.seg": 'segment big_spenders "Big spenders"\ntotal_purchase_value >= 40\n',
-    "kitchen.seg": 'segment kitchen_fans "Kitchen fans"\nlong_term_interests contains any ["home.kitchen"]\n',
-    "reference.seg": 'segment kitchen_spenders "Kitchen spenders"\nall {\n  in segment big_spenders\n  in segment kitchen_fans\n}\n',
-}
 RULES_IDS = {"big_spenders", "kitchen_fans", "kitchen_spenders"}
 
 
@@ -174,21 +158,8 @@ def test_dependency_order_puts_references_first(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def mariadb_url() -> Iterator[str]:
     """A fresh MariaDB database for this module, dropped afterwards."""
-    try:
-        import pymysql  # noqa: F401
-    except ImportError:
-        server_unavailable("MariaDB", "PyMySQL is not installed; install the test extra")
-    server = sa.create_engine(MARIADB_URL, poolclass=NullPool)
-    name = f"segmento_runs_{uuid.uuid4().hex[:10]}"
-    quoted = server.dialect.identifier_preparer.quote(name)
-    try:
-        with server.begin() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {quoted} CHARACTER SET utf8mb4")
-    except sa.exc.OperationalError as error:
-        server_unavailable("MariaDB", str(error.orig))
-    yield server.url.set(database=name).render_as_string(hide_password=False)
-    with server.begin() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE {quoted}")
+    with mariadb_database("segmento_runs") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,9 @@ from segmento.adapters.shopdb.convert import Converter, line_amounts
 from segmento.adapters.shopdb.introspect import MappingError, check_mapping
 from segmento.adapters.shopdb.mapping_file import load_mapping
 from segmento.engine.errors import DataError
-from tests.shopdb.databases import MAPPING_FILE, fresh_database
+from tests.shopdb.databases import MAPPING_FILE
 from tests.shopdb.loader import create_schema
+from tests.store_helpers import mariadb_database
 
 EXAMPLE = MAPPING_FILE.read_text(encoding="utf-8")
 
@@ -149,7 +150,7 @@ def test_return_lines_count_negative() -> None:
 
 @pytest.fixture(scope="module")
 def shop_engine() -> Iterator[sa.Engine]:
-    with fresh_database("segmento_mapping") as url:
+    with mariadb_database("segmento_mapping") as url:
         engine = sa.create_engine(url, poolclass=NullPool)
         create_schema(engine)
         yield engine
