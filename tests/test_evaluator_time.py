@@ -347,3 +347,19 @@ def test_birthday_operators(operator: str, value: Any, birthday: date, today: da
 def test_birthday_operators_on_missing_birthday() -> None:
     assert matches(Comparison("birthday", "birthday_today"), {}) is False
     assert matches(Comparison("birthday", "birthday_in_month", 5), {"birthday": None}) is False
+
+
+def test_time_window_on_date_spans_local_day() -> None:
+    clock = Clock.at(datetime(2024, 3, 1, 12, tzinfo=UTC), "Asia/Ho_Chi_Minh")
+    window = clock.time_window("on", date(2024, 3, 1), "datetime")
+    assert window is not None
+    assert window.low == datetime(2024, 2, 29, 17, tzinfo=UTC)
+    assert window.high == datetime(2024, 3, 1, 17, tzinfo=UTC)
+    assert window.contains(datetime(2024, 2, 29, 17, tzinfo=UTC))
+    assert not window.contains(datetime(2024, 3, 1, 17, tzinfo=UTC))
+
+
+def test_time_window_rejects_mismatched_value() -> None:
+    clock = Clock.at(datetime(2024, 3, 1, 12, tzinfo=UTC))
+    assert clock.time_window("on", "2024-03-01", "datetime") is None
+    assert clock.time_window("before", datetime(2024, 3, 1), "date") is None

@@ -26,7 +26,7 @@ AGGREGATES: Final[tuple[Aggregate, ...]] = ("count", "sum")
 
 @dataclass(frozen=True, slots=True)
 class TextOptions:
-    """How a string operator compares: exactly, or ignoring case and/or diacritics."""
+    """Comparison mode of a string operator: exact, or ignoring case and/or diacritics."""
 
     ignore_case: bool = False
     ignore_accents: bool = False

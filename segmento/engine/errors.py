@@ -1,7 +1,7 @@
 """Error types of segmento, one subclass per phase.
 
 Every error carries where the problem is (a JSON pointer or a DSL line and column),
-the offending value, and a hint that says what to do. ``code`` and ``params`` identify
+the offending value, and a hint about what to do next. ``code`` and ``params`` identify
 the message in the translation catalogue, so the web editor can show it in Vietnamese
 or English; ``str(error)`` is the English text.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """Where a node or a problem sits: a JSON pointer, or a line and column of DSL text.
+    """Position of a node or a problem: a JSON pointer, or a line and column of DSL text.
 
     Lines and columns count from 1. ``source`` names the file or input, when known.
     """
@@ -130,7 +130,7 @@ class RuleSemanticError(RuleError):
 class RuleErrors(RuleError):
     """Several problems found in one rule, the most useful first.
 
-    ``errors`` holds the individual problems; the message is the first one's.
+    ``errors`` contains the individual problems, and the message is the first one's.
     """
 
     def __init__(self, errors: Iterable[RuleError]) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any, Final, Literal
 
 from segmento.engine.ast import EXACT, Comparison, Condition, EventCondition, Node, Segment, SegmentRef, TextOptions
@@ -25,7 +25,6 @@ from segmento.engine.memory_operators import (
     MEMORY_OPERATORS,
     MemoryImplementation,
     Reader,
-    Window,
     best_rank_reader,
     bind_check,
     collection_reader,
@@ -36,7 +35,7 @@ from segmento.engine.memory_operators import (
 )
 from segmento.engine.operators import OperatorSpec
 from segmento.engine.registry import Registry
-from segmento.engine.temporal import DEFAULT_TIMEZONE, age_on
+from segmento.engine.temporal import DEFAULT_TIMEZONE, Window, age_on
 from segmento.engine.text import fold_for
 from segmento.engine.types import FieldType
 from segmento.engine.values import CalendarPeriod, Duration
@@ -269,43 +268,15 @@ class MemoryCompiler(Compiler[Predicate]):
 
     def _window(self, node: Node, name: str, kind: str | None, value: Any) -> Window:
         """Lower a time operator to constant bounds for this clock (table in docs/semantics.md)."""
-        clock = self.clock
         try:
-            if name == "in_last" and isinstance(value, Duration):
-                if kind == "date":
-                    return Window(*clock.last_dates(value))
-                return Window(*clock.last(value), low_closed=False)
-            if name == "in_next" and isinstance(value, Duration):
-                if kind == "date":
-                    return Window(*clock.next_dates(value))
-                return Window(*clock.next(value), low_closed=False)
-            if name == "in_period" and isinstance(value, CalendarPeriod):
-                if kind == "date":
-                    return Window(*clock.period_dates(value), high_closed=False)
-                return Window(*clock.period(value), high_closed=False)
+            window = self.clock.time_window(name, value, kind)
         except RuleSemanticError as error:
             raise RuleSemanticError(
                 error.message, location=node.loc, value=error.value, hint=error.hint, code=error.code
             ) from error
-        if kind == "date" and _is_date(value):
-            if name == "before":
-                return Window(high=value, high_closed=False)
-            if name == "after":
-                return Window(low=value, low_closed=False)
-        if kind == "datetime" and isinstance(value, datetime):
-            if name == "before":
-                return Window(high=clock.instant(value), high_closed=False)
-            if name == "after":
-                return Window(low=clock.instant(value), low_closed=False)
-        if kind == "datetime" and _is_date(value):
-            next_day = clock.start_of_day(value + timedelta(days=1))
-            if name == "before":
-                return Window(high=clock.start_of_day(value), high_closed=False)
-            if name == "after":
-                return Window(low=next_day)
-            if name == "on":
-                return Window(clock.start_of_day(value), next_day, high_closed=False)
-        raise _invalid(node, value, f"operator {name!r} cannot take this value on a {kind} field")
+        if window is None:
+            raise _invalid(node, value, f"operator {name!r} cannot take this value on a {kind} field")
+        return window
 
     # --- closures ---------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from segmento.engine.ast import Comparison, Condition, EventCondition, Group, No
 from segmento.engine.errors import UnsupportedError
 from segmento.engine.evaluator import SEGMENTS_KEY, LeafPlan, MemoryCompiler, Profile
 from segmento.engine.jsonform_dump import encode_json
-from segmento.engine.memory_operators import Window
+from segmento.engine.temporal import Window
 from segmento.engine.operators import COMPARISON_SYMBOLS, OperatorSpec
 from segmento.engine.registry import Registry
 from segmento.engine.temporal import DEFAULT_TIMEZONE

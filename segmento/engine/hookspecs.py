@@ -39,7 +39,7 @@ hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
-# --- vocabulary: what rules may say ---------------------------------------------------
+# --- vocabulary: the names rules may use ---------------------------------------------------
 
 
 @hookspec

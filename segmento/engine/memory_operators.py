@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final
 
 from segmento.engine.ast import EventCondition, TextOptions
+from segmento.engine.temporal import Window
 from segmento.engine.text import fold_for
 from segmento.engine.values import Duration
 
@@ -35,44 +35,6 @@ Profile = Mapping[str, Any]
 Reader = Callable[[Profile], Any]
 MemoryImplementation = Callable[[Any, Any, TextOptions], bool]
 Check = Callable[[Any], bool]
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """A range of dates or instants. A ``None`` bound leaves that side unbounded.
-
-    ``low_closed`` and ``high_closed`` mark whether each bound itself is inside.
-    """
-
-    low: Any = None
-    high: Any = None
-    low_closed: bool = True
-    high_closed: bool = True
-
-    def contains(self, value: Any) -> bool:
-        low = self.low
-        if low is not None and (value < low if self.low_closed else value <= low):
-            return False
-        high = self.high
-        if high is not None and (value > high if self.high_closed else value >= high):
-            return False
-        return True
-
-    def __str__(self) -> str:
-        if self.low is None and self.high is None:
-            return "any time"
-        if self.low is None:
-            return f"{'<=' if self.high_closed else '<'} {_isoformat(self.high)}"
-        if self.high is None:
-            return f"{'>=' if self.low_closed else '>'} {_isoformat(self.low)}"
-        opening = "[" if self.low_closed else "("
-        closing = "]" if self.high_closed else ")"
-        return f"{opening}{_isoformat(self.low)}, {_isoformat(self.high)}{closing}"
-
-
-def _isoformat(value: Any) -> str:
-    isoformat = getattr(value, "isoformat", None)
-    return isoformat() if callable(isoformat) else str(value)
 
 
 def folded(value: str, options: TextOptions) -> str:

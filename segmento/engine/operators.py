@@ -1,8 +1,8 @@
 """Operator specifications: what each operator takes and which operator it negates.
 
 An operator here is data, not behaviour. Each backend maps positive operators to its
-own expression through a table; a negative operator (``ne``, ``not_in``,
-``contains_none``, ...) names its positive one in ``negates`` and every backend
+own expression through a table. A negative operator (``ne``, ``not_in``,
+``contains_none``, ...) names its positive one in ``negates``, and every backend
 compiles it as the exact complement, so missing values cannot leak through.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 ValueShape = Literal["none", "scalar", "pair", "list", "duration", "period", "month", "days"]
-"""What an operator's value looks like.
+"""Shape of an operator's value.
 
 ``scalar`` is one value of the field's type, ``pair`` the two inclusive bounds of
 ``between``, ``list`` several values, ``duration`` a ``Duration``, ``period`` a
@@ -24,8 +24,8 @@ ValueShape = Literal["none", "scalar", "pair", "list", "duration", "period", "mo
 class OperatorSpec:
     """One operator: its name in rules, the value it takes and the operator it negates.
 
-    ``text_options`` says whether ``ignoring case`` / ``ignoring accents`` apply.
-    ``member_values`` says that the value is compared with the members of a list or
+    ``text_options`` tells whether ``ignoring case`` / ``ignoring accents`` apply.
+    ``member_values`` means that the value is compared with the members of a list or
     the keys of a map, not with the field as a whole.
     """
 

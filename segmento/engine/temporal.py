@@ -19,7 +19,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from segmento.engine.errors import RuleSemanticError
@@ -31,6 +31,44 @@ Interval = tuple[datetime, datetime]
 """Instants ``(start, end)`` in UTC; which ends are included depends on the function."""
 
 DateInterval = tuple[date, date]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A range of dates or instants. A ``None`` bound leaves that side unbounded.
+
+    ``low_closed`` and ``high_closed`` mark whether each bound itself is inside.
+    """
+
+    low: Any = None
+    high: Any = None
+    low_closed: bool = True
+    high_closed: bool = True
+
+    def contains(self, value: Any) -> bool:
+        low = self.low
+        if low is not None and (value < low if self.low_closed else value <= low):
+            return False
+        high = self.high
+        if high is not None and (value > high if self.high_closed else value >= high):
+            return False
+        return True
+
+    def __str__(self) -> str:
+        if self.low is None and self.high is None:
+            return "any time"
+        if self.low is None:
+            return f"{'<=' if self.high_closed else '<'} {_isoformat(self.high)}"
+        if self.high is None:
+            return f"{'>=' if self.low_closed else '>'} {_isoformat(self.low)}"
+        opening = "[" if self.low_closed else "("
+        closing = "]" if self.high_closed else ")"
+        return f"{opening}{_isoformat(self.low)}, {_isoformat(self.high)}{closing}"
+
+
+def _isoformat(value: Any) -> str:
+    isoformat = getattr(value, "isoformat", None)
+    return isoformat() if callable(isoformat) else str(value)
 
 
 def load_timezone(name: str | tzinfo) -> tzinfo:
@@ -141,6 +179,48 @@ class Clock:
         if name == "this_year":
             return date(today.year, 1, 1), date(today.year + 1, 1, 1)
         raise RuleSemanticError(f"unknown calendar period {name!r}", value=name, code="unknown_period")
+
+    def time_window(self, operator: str, value: Any, kind: str | None) -> Window | None:
+        """Return the bounds that a time operator on a ``kind`` field (date or datetime) tests.
+
+        Covers in_last, in_next, in_period, before, after and on, as docs/semantics.md
+        tables them. Returns ``None`` when the operator cannot take ``value`` on that kind.
+        """
+        if operator == "in_last" and isinstance(value, Duration):
+            if kind == "date":
+                return Window(*self.last_dates(value))
+            return Window(*self.last(value), low_closed=False)
+        if operator == "in_next" and isinstance(value, Duration):
+            if kind == "date":
+                return Window(*self.next_dates(value))
+            return Window(*self.next(value), low_closed=False)
+        if operator == "in_period" and isinstance(value, CalendarPeriod):
+            if kind == "date":
+                return Window(*self.period_dates(value), high_closed=False)
+            return Window(*self.period(value), high_closed=False)
+        is_date = isinstance(value, date) and not isinstance(value, datetime)
+        if kind == "date" and is_date:
+            if operator == "before":
+                return Window(high=value, high_closed=False)
+            if operator == "after":
+                return Window(low=value, low_closed=False)
+            if operator == "on":
+                return Window(value, value)
+        if kind == "datetime" and isinstance(value, datetime):
+            if operator == "before":
+                return Window(high=self.instant(value), high_closed=False)
+            if operator == "after":
+                return Window(low=self.instant(value), low_closed=False)
+            if operator == "on":
+                return Window(*self.day(self.local_date(self.instant(value))), high_closed=False)
+        if kind == "datetime" and is_date:
+            if operator == "before":
+                return Window(high=self.start_of_day(value), high_closed=False)
+            if operator == "after":
+                return Window(low=self.start_of_day(value + timedelta(days=1)))
+            if operator == "on":
+                return Window(*self.day(value), high_closed=False)
+        return None
 
     # --- birthdays and ages -----------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Text preparation shared by every backend.
 
 Stored text and rule values are Unicode NFC. ``fold`` computes the form used when a
-rule asks to ignore case and/or Vietnamese diacritics; stores write every folded form
+rule ignores case and/or Vietnamese diacritics. Stores write every folded form
 (``prepared_forms``) next to the original when a profile is written, so every backend
 compares the same prepared values.
 """

@@ -8,7 +8,7 @@ from typing import Any
 
 from segmento.engine.errors import UnsupportedError
 from segmento.engine.evaluator import EVENTS_KEY, MemoryCompiler, Predicate
-from segmento.engine.memory_operators import Window
+from segmento.engine.temporal import Window
 from segmento.engine.values import CalendarPeriod, Duration
 from segmento.plugins.behaviour import SequenceCondition
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import operator as python_operator
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from segmento.engine.ast import TextOptions
-from segmento.engine.values import CalendarPeriod, Duration
+from segmento.engine.errors import RuleSemanticError
+from segmento.engine.temporal import Window
 from segmento.plugins.sql.bounds import compare_number
 from segmento.plugins.sql.context import SqlContext, SqlOperator
 from segmento.plugins.sql.dialects import char_length, position
@@ -120,70 +121,36 @@ def ends_with(column: ColumnElement[Any], value: str, options: TextOptions, cont
 # --- time -----------------------------------------------------------------------------
 
 
-def _within(
-    column: ColumnElement[Any],
-    low: Any = None,
-    high: Any = None,
-    *,
-    low_closed: bool = True,
-    high_closed: bool = True,
-) -> ColumnElement[bool]:
+def _within(column: ColumnElement[Any], window: Window) -> ColumnElement[bool]:
     parts: list[ColumnElement[bool]] = [column.is_not(None)]
-    if low is not None:
-        parts.append(column >= low if low_closed else column > low)
-    if high is not None:
-        parts.append(column <= high if high_closed else column < high)
+    if window.low is not None:
+        parts.append(column >= window.low if window.low_closed else column > window.low)
+    if window.high is not None:
+        parts.append(column <= window.high if window.high_closed else column < window.high)
     return sa.and_(*parts)
 
 
-def before(column: ColumnElement[Any], value: Any, options: TextOptions, context: SqlContext) -> ColumnElement[bool]:
-    if context.kind == "datetime" and not isinstance(value, datetime):
-        return _within(column, high=context.clock.start_of_day(value), high_closed=False)
-    return _within(column, high=_instants(value, context), high_closed=False)
+def time_test(operator: str) -> SqlOperator:
+    """Return the implementation of time operator ``operator``, on the bounds of ``Clock.time_window``."""
 
+    def test(column: ColumnElement[Any], value: Any, options: TextOptions, context: SqlContext) -> ColumnElement[bool]:
+        try:
+            window = context.clock.time_window(operator, value, context.kind)
+        except RuleSemanticError as error:
+            raise RuleSemanticError(
+                error.message, location=context.node.loc, value=error.value, hint=error.hint, code=error.code
+            ) from error
+        if window is None:
+            raise RuleSemanticError(
+                f"operator {operator!r} cannot take the value {value!r} on a {context.kind} field",
+                location=context.node.loc,
+                value=value,
+                hint="Validate the rule before compiling it",
+                code="invalid_time_value",
+            )
+        return _within(column, window)
 
-def after(column: ColumnElement[Any], value: Any, options: TextOptions, context: SqlContext) -> ColumnElement[bool]:
-    if context.kind == "datetime" and not isinstance(value, datetime):
-        return _within(column, low=context.clock.start_of_day(value + timedelta(days=1)))
-    return _within(column, low=_instants(value, context), low_closed=False)
-
-
-def on(column: ColumnElement[Any], value: Any, options: TextOptions, context: SqlContext) -> ColumnElement[bool]:
-    day = context.clock.local_date(context.clock.instant(value)) if isinstance(value, datetime) else value
-    if context.kind == "date":
-        return _compare(column, "eq", day, context)
-    start, end = context.clock.day(day)
-    return _within(column, start, end, high_closed=False)
-
-
-def in_last(
-    column: ColumnElement[Any], value: Duration, options: TextOptions, context: SqlContext
-) -> ColumnElement[bool]:
-    if context.kind == "date":
-        first, last = context.clock.last_dates(value)
-        return _within(column, first, last)
-    start, end = context.clock.last(value)
-    return _within(column, start, end, low_closed=False)
-
-
-def in_next(
-    column: ColumnElement[Any], value: Duration, options: TextOptions, context: SqlContext
-) -> ColumnElement[bool]:
-    if context.kind == "date":
-        first, last = context.clock.next_dates(value)
-        return _within(column, first, last)
-    start, end = context.clock.next(value)
-    return _within(column, start, end, low_closed=False)
-
-
-def in_period(
-    column: ColumnElement[Any], value: CalendarPeriod, options: TextOptions, context: SqlContext
-) -> ColumnElement[bool]:
-    if context.kind == "date":
-        first, after_last = context.clock.period_dates(value)
-        return _within(column, first, after_last, high_closed=False)
-    start, end = context.clock.period(value)
-    return _within(column, start, end, high_closed=False)
+    return test
 
 
 # --- birthdays ------------------------------------------------------------------------
@@ -227,7 +194,7 @@ def age_condition(column: ColumnElement[Any], operator: str, value: Any, context
     if operator == "in":
         return sa.or_(sa.false(), *(age_condition(column, "eq", item, context) for item in value))
     after_date, until_date = context.clock.birth_dates_for_age(operator, value)
-    return _within(column, after_date, until_date, low_closed=False)
+    return _within(column, Window(after_date, until_date, low_closed=False))
 
 
 SCALAR_OPERATORS: Final[Mapping[str, SqlOperator]] = {
@@ -242,12 +209,12 @@ SCALAR_OPERATORS: Final[Mapping[str, SqlOperator]] = {
     "contains": contains,
     "starts_with": starts_with,
     "ends_with": ends_with,
-    "before": before,
-    "after": after,
-    "on": on,
-    "in_last": in_last,
-    "in_next": in_next,
-    "in_period": in_period,
+    "before": time_test("before"),
+    "after": time_test("after"),
+    "on": time_test("on"),
+    "in_last": time_test("in_last"),
+    "in_next": time_test("in_next"),
+    "in_period": time_test("in_period"),
     "birthday_in_next": birthday_in_next,
     "birthday_today": birthday_today,
     "birthday_in_month": birthday_in_month,
