@@ -124,6 +124,21 @@ CASES = (
         window(7),
     ),
     Case(
+        'segment kitchen_carts "Kitchen interest and a cart in 30 days"\nall {\n'
+        '  long_term_interests contains any ["home.kitchen"]\n  count(add_to_cart) >= 1 in last 30 days\n}',
+        "SELECT DISTINCT l.profile_id FROM profile_long_term_interests l WHERE l.`key` = 'home.kitchen'"
+        " AND EXISTS (SELECT 1 FROM events e WHERE e.profile_id = l.profile_id AND e.kind = 'add_to_cart'"
+        " AND e.time > :start AND e.time <= :as_of)",
+        window(30),
+    ),
+    Case(
+        'segment phone_or_cart "Smartphone interest or a cart in 7 days"\nany {\n'
+        '  short_term_interests contains any ["electronics.smartphone"]\n  count(add_to_cart) >= 1 in last 7 days\n}',
+        "SELECT profile_id FROM profile_short_term_interests WHERE `key` = 'electronics.smartphone'"
+        " UNION SELECT profile_id FROM events WHERE kind = 'add_to_cart' AND time > :start AND time <= :as_of",
+        window(7),
+    ),
+    Case(
         'segment hcm_kitchen_carts "HCM kitchen spenders with a recent cart"\nall {\n'
         '  total_purchase_value >= 2_000_000\n  city = "ho chi minh" ignoring case, accents\n'
         '  long_term_interests contains any ["home.kitchen"]\n  count(add_to_cart) >= 1 in last 30 days\n}',

@@ -23,6 +23,7 @@ from segmento.engine.hookspecs import hookimpl
 from segmento.engine.registry import Registry, build_registry, make_plugin_manager
 from segmento.plugins.sql import ProfileModel, SqlContext, compile_segment, compile_to_text, render_query
 from segmento.plugins.sql.bounds import false_at_zero, on_grid, rounded_bound
+from segmento.plugins.sql.selection import member_query
 from tests.cases import CasePlugin, case_registry
 
 AS_OF = datetime(2024, 3, 1, 2, 0, tzinfo=UTC)
@@ -144,18 +145,77 @@ SEMIJOIN_RULES = {
 @pytest.mark.parametrize("dialect", DIALECTS)
 @pytest.mark.parametrize("rule", SEMIJOIN_RULES.values(), ids=SEMIJOIN_RULES.keys())
 def test_false_at_zero_compiles_to_semijoin(model: ProfileModel, rule: Any, dialect: str) -> None:
-    sql = sql_of(rule, model, dialect)
+    sql = sql_of(Group("all", (Comparison("city", "is_set"), rule)), model, dialect)
 
-    assert sql.split("WHERE", 1)[1].lstrip().startswith("profiles.id IN (SELECT ")
+    assert " AND profiles.id IN (SELECT " in sql.split("WHERE", 1)[1]
     assert "EXISTS" not in sql
     assert "= profiles.id" not in sql
 
 
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("rule", SEMIJOIN_RULES.values(), ids=SEMIJOIN_RULES.keys())
+def test_lone_semijoin_leaves_profiles_out(model: ProfileModel, rule: Any, dialect: str) -> None:
+    sql = sql_of(rule, model, dialect)
+
+    assert sql.startswith("SELECT ")
+    assert "profiles" not in sql.replace("profile_", "")
+    assert ".profile_id AS id" in sql
+    assert "GROUP BY " in sql
+
+
+def test_any_of_semijoins_is_union(model: ProfileModel) -> None:
+    rule = Group("any", (CARTS, Comparison("product_views", "contains_any", ("1",))))
+
+    sql = sql_of(rule, model)
+
+    assert " UNION " in sql
+    assert "GROUP BY" not in sql
+    assert "profiles" not in sql.replace("profile_", "")
+
+
+def test_all_of_semijoins_drives_from_first(model: ProfileModel) -> None:
+    rule = Group("all", (Comparison("product_views", "gte", 2, include=("1",)), CARTS))
+
+    sql = sql_of(rule, model)
+
+    assert sql.startswith("SELECT profile_product_views.profile_id AS id")
+    assert "profile_product_views.profile_id IN (SELECT events.profile_id" in sql
+    assert "profiles" not in sql.replace("profile_", "")
+
+
+def test_any_with_scalar_keeps_profiles(model: ProfileModel) -> None:
+    rule = Group("any", (CARTS, Comparison("city", "eq", "Huế")))
+
+    sql = sql_of(rule, model)
+
+    assert sql.startswith("SELECT profiles.id")
+    assert " UNION " not in sql
+
+
+def test_foreign_semijoin_keeps_profiles(model: ProfileModel) -> None:
+    elsewhere = sa.table("vip_list", sa.column("customer_id"))
+    condition = model.profiles.c.id.in_(sa.select(elsewhere.c.customer_id))
+
+    sql = str(member_query(condition, model).compile(compile_kwargs={"render_postcompile": True}))
+
+    assert sql.startswith("SELECT profiles.id")
+    assert "FROM profiles" in sql
+
+
 def test_event_count_groups_by_profile(model: ProfileModel) -> None:
-    sql = sql_of(CARTS, model)
+    sql = sql_of(EventCondition("add_to_cart", "count", "gte", 2), model)
 
     assert "GROUP BY events.profile_id" in sql
     assert "HAVING count(*) >= :param_1" in sql
+
+
+@pytest.mark.parametrize(("operator", "value"), [("gte", 1), ("gt", 0), ("gte", Decimal("0.5"))])
+def test_event_existence_needs_no_grouping(model: ProfileModel, operator: str, value: Any) -> None:
+    sql = sql_of(Group("all", (Comparison("city", "is_set"), EventCondition("add_to_cart", "count", operator, value))), model)
+
+    assert "profiles.id IN (SELECT events.profile_id" in sql
+    assert "GROUP BY" not in sql
+    assert "HAVING" not in sql
 
 
 @pytest.mark.parametrize(

@@ -134,6 +134,19 @@ def false_at_zero(operator: str, value: Any, kind: NumberKind) -> bool:
     return not tests[operator]
 
 
+def means_at_least_one(operator: str, value: Any) -> bool:
+    """Return whether ``count <operator> value`` holds exactly for the counts 1 and more.
+
+    Such a count test (``>= 1``, ``> 0``, ``>= 0.5``) only asks whether a matching row
+    exists, so it needs no ``GROUP BY ... HAVING``.
+    """
+    if operator == "gte":
+        return rounded_bound(value, "gte", "integer") == 1
+    if operator == "gt":
+        return rounded_bound(value, "gt", "integer") == 0
+    return False
+
+
 def in_grouped(
     profile_id: ColumnElement[Any],
     owner: ColumnElement[Any],

@@ -32,6 +32,7 @@ from segmento.plugins.sql.dialects import dialect_name, rendering_dialect
 from segmento.plugins.sql.events import MEASURE_KINDS, event_condition
 from segmento.plugins.sql.model import ProfileModel
 from segmento.plugins.sql.operators import age_condition
+from segmento.plugins.sql.selection import MemberQuery, member_query
 
 logger = logging.getLogger(__name__)
 
@@ -170,15 +171,15 @@ def compile_segment(
     as_of: datetime | None = None,
     timezone: str | tzinfo = DEFAULT_TIMEZONE,
     registry: Registry | None = None,
-) -> sa.Select[tuple[str]]:
-    """Return ``SELECT profiles.id`` of the profiles in ``segment`` as of ``as_of``.
+) -> MemberQuery:
+    """Return the statement that selects the ids (column ``id``) of the profiles in ``segment`` as of ``as_of``.
 
-    Raises ``UnsupportedError`` naming the location, operator and target when a
+    It is ``SELECT profiles.id FROM profiles WHERE ...``, or a query on member or
+    events tables alone when the rule is a semijoin on them (``selection``). Raises ``UnsupportedError`` naming the location, operator and target when a
     condition cannot be expressed in SQL.
     """
     compiler = SqlCompiler(model, registry, dialect=dialect, as_of=as_of, timezone=timezone)
-    condition = compiler.compile(segment)
-    return sa.select(model.profiles.c.id).where(condition)
+    return member_query(compiler.compile(segment), model)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +198,7 @@ class RenderedQuery:
         return "\n".join(lines)
 
 
-def render_query(statement: sa.Select[Any], dialect: str) -> RenderedQuery:
+def render_query(statement: MemberQuery, dialect: str) -> RenderedQuery:
     """Render ``statement`` for ``dialect`` without putting any value into the SQL text."""
     compiled = statement.compile(dialect=rendering_dialect(dialect), compile_kwargs={"render_postcompile": True})
     sql = str(compiled)

@@ -1,6 +1,7 @@
 """Behavioural conditions: a count or sum of a profile's events.
 
-A comparison false at 0 is a semijoin on the events grouped by profile. A comparison
+``count(...) >= 1`` is a plain semijoin on the events, and any other comparison false
+at 0 a semijoin on the events grouped by profile. A comparison
 true at 0 stays a correlated scalar subquery, because profiles without events pass it.
 """
 
@@ -14,7 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from segmento.engine.ast import EventCondition
 from segmento.engine.temporal import Clock
 from segmento.engine.values import CalendarPeriod, Duration
-from segmento.plugins.sql.bounds import NumberKind, compare_number, false_at_zero, in_grouped
+from segmento.plugins.sql.bounds import NumberKind, compare_number, false_at_zero, in_grouped, means_at_least_one
 from segmento.plugins.sql.dialects import position
 from segmento.plugins.sql.model import ProfileModel
 
@@ -62,6 +63,9 @@ def event_condition(node: EventCondition, operator: str, model: ProfileModel, cl
         measure = node.measure or "value"
         kind = MEASURE_KINDS[measure]
         aggregate = sa.func.coalesce(sa.func.sum(events.c[measure]), 0)
+    if node.aggregate == "count" and means_at_least_one(operator, node.value):
+        # An existence test: the database may run it as a semijoin on the events index.
+        return in_grouped(model.profiles.c.id, events.c.profile_id, filters)
     if false_at_zero(operator, node.value, kind):
         having = compare_number(aggregate, operator, node.value, kind)
         return in_grouped(model.profiles.c.id, events.c.profile_id, filters, having)

@@ -58,6 +58,8 @@ def contains_all(
         return sa.false()
     if not distinct_values:
         return is_not_empty(members, profile_id)
+    if len(distinct_values) == 1:
+        return contains_any(members, distinct_values, options, profile_id)
     key = members.key_column(options)
     found = sa.func.count(sa.distinct(key)) == len(distinct_values)
     return in_grouped(profile_id, members.table.c.profile_id, [key.in_(distinct_values)], found)
