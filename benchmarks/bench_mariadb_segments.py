@@ -9,6 +9,7 @@ median times, their ratio (the target is at most 1.2) and the EXPLAIN plans of b
 with the machine and the command. The database is dropped at the end unless --keep.
 
     .venv/bin/python benchmarks/bench_mariadb_segments.py [--profiles 1000000] [--rounds 5]
+        [--keep | --database NAME] [--only SEGMENT,...]
 
 The rows are written with ``LOAD DATA LOCAL INFILE`` from generated tab-separated files,
 so the server must allow ``local_infile`` (MariaDB's default).
@@ -139,6 +140,19 @@ CASES = (
         window(7),
     ),
     Case(
+        'segment women_beauty "Women with a beauty interest"\nall {\n'
+        '  gender = "female"\n  long_term_interests contains any ["beauty"]\n}',
+        "SELECT p.id FROM profiles p WHERE p.gender = 'female'"
+        " AND EXISTS (SELECT 1 FROM profile_long_term_interests l WHERE l.profile_id = p.id AND l.`key` = 'beauty')",
+        {},
+    ),
+    Case(
+        'segment no_cart "No cart in 30 days"\nnone {\n  count(add_to_cart) >= 1 in last 30 days\n}',
+        "SELECT p.id FROM profiles p WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.profile_id = p.id"
+        " AND e.kind = 'add_to_cart' AND e.time > :start AND e.time <= :as_of)",
+        window(30),
+    ),
+    Case(
         'segment hcm_kitchen_carts "HCM kitchen spenders with a recent cart"\nall {\n'
         '  total_purchase_value >= 2_000_000\n  city = "ho chi minh" ignoring case, accents\n'
         '  long_term_interests contains any ["home.kitchen"]\n  count(add_to_cart) >= 1 in last 30 days\n}',
@@ -165,19 +179,28 @@ def main() -> None:
     parser.add_argument("--server", default="mysql+pymysql://root@127.0.0.1:3306/?charset=utf8mb4", help="MariaDB server URL")
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--database", help="run on this database, kept by an earlier --keep run, instead of loading a new one")
+    parser.add_argument("--only", help="comma-separated segment ids to run (default: all)")
     arguments = parser.parse_args()
+    cases = _selected_cases(arguments.only)
 
     print(f"command: {' '.join(shlex.quote(item) for item in [sys.executable, *sys.argv])}")
     print(f"machine: nproc={os.cpu_count()}, CPU {_cpu_model()}, Python {platform.python_version()}, SQLAlchemy {sa.__version__}")
     server = sa.create_engine(arguments.server, poolclass=NullPool)
-    name = f"segmento_bench_{uuid.uuid4().hex[:8]}"
+    name = arguments.database or f"segmento_bench_{uuid.uuid4().hex[:8]}"
     with server.begin() as connection:
         print(f"server: MariaDB {connection.exec_driver_sql('SELECT VERSION()').scalar()}, "
               f"innodb_buffer_pool_size={int(connection.exec_driver_sql('SELECT @@innodb_buffer_pool_size').scalar()) // 2**20} MiB")  # fmt: skip
-        connection.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+        if not arguments.database:
+            connection.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
     engine = sa.create_engine(server.url.set(database=name), poolclass=NullPool, connect_args={"local_infile": True})
+    model = ProfileModel()
+    if arguments.database:
+        print(f"database: {name}, loaded by an earlier run")
+        run_cases(engine, model, arguments.rounds, cases)
+        engine.dispose()
+        return
     try:
-        model = ProfileModel()
         model.metadata.create_all(engine)
         started = time.perf_counter()
         counts = load_profiles(engine, model, arguments.profiles, random.Random(arguments.seed))
@@ -188,7 +211,9 @@ def main() -> None:
                 connection.exec_driver_sql(f"ANALYZE TABLE {table.name}").all()
         print(f"loaded {', '.join(f'{table} {rows:,}' for table, rows in counts.items())} in {time.perf_counter() - started:.0f} s")
         print(f"indexes: primary keys, events (profile_id, kind, time), and {', '.join(item[0] for item in EXTRA_INDEXES)}")
-        run_cases(engine, model, arguments.rounds)
+        run_cases(engine, model, arguments.rounds, cases)
+        if arguments.keep:
+            print(f"kept database {name}; rerun with --database {name}")
     finally:
         engine.dispose()
         if not arguments.keep:
@@ -337,13 +362,24 @@ def _field(value: Any) -> str:
 # --- measurement ---------------------------------------------------------------------------------
 
 
-def run_cases(engine: sa.Engine, model: ProfileModel, rounds: int) -> None:
+def _selected_cases(only: str | None) -> list[Case]:
+    if not only:
+        return list(CASES)
+    wanted = [item.strip() for item in only.split(",") if item.strip()]
+    by_id = {parse_segment(case.rule).id: case for case in CASES}
+    unknown = [item for item in wanted if item not in by_id]
+    if unknown:
+        raise SystemExit(f"unknown segment ids in --only: {', '.join(unknown)}; known: {', '.join(by_id)}")
+    return [by_id[item] for item in wanted]
+
+
+def run_cases(engine: sa.Engine, model: ProfileModel, rounds: int, cases: list[Case]) -> None:
     print(f"segments as of {AS_OF.isoformat()} ({ZONE}); median of {rounds} runs each, compiled and hand-written alternating")
     print()
     print(f"{'segment':<20} {'members':>9} {'compiled ms':>12} {'hand ms':>9} {'ratio':>6}  same")
     plans: list[str] = []
     with engine.connect() as connection:
-        for case in CASES:
+        for case in cases:
             segment = parse_segment(case.rule)
             statement = compile_segment(segment, model, dialect="mariadb", as_of=AS_OF, timezone=ZONE)
             # Expanding IN lists are rendered, so the driver receives plain placeholders.
