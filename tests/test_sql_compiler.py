@@ -241,6 +241,17 @@ def test_negated_semijoin_is_not_in(model: ProfileModel) -> None:
     assert sql.split("WHERE", 1)[1].lstrip().startswith("(profiles.id NOT IN (SELECT ")
 
 
+def test_negated_semijoin_is_not_exists_on_postgresql(model: ProfileModel) -> None:
+    rule = Group("none", (CARTS, Comparison("product_views", "gte", 3, include=("1",))))
+
+    where = sql_of(rule, model, "postgresql").split("WHERE", 1)[1]
+
+    assert " IN (SELECT" not in where
+    assert where.count("NOT (EXISTS (SELECT") == 2
+    assert "events.profile_id = profiles.id" in where
+    assert "profile_product_views.profile_id = profiles.id GROUP BY" in where
+
+
 @pytest.mark.parametrize(
     ("operator", "value", "kind", "expected"),
     [

@@ -117,8 +117,7 @@ def false_at_zero(operator: str, value: Any, kind: NumberKind) -> bool:
     A count or sum over no rows is 0. A test false at 0 therefore fails every profile
     without a matching row, so it may be written ``profiles.id IN (SELECT profile_id ...
     GROUP BY profile_id HAVING ...)``. A test true at 0 (``= 0``, ``< 3``, ``between 0
-    and 2``) keeps the correlated subquery. Its ``NOT IN`` complement would be exact too,
-    but PostgreSQL runs a ``NOT IN`` whose ids do not fit in ``work_mem`` once per row.
+    and 2``) keeps the correlated subquery.
     """
     if operator == "between":
         low, high = value
@@ -155,10 +154,8 @@ def in_grouped(
 ) -> ColumnElement[bool]:
     """Return ``profile_id IN (SELECT owner ... WHERE filters [GROUP BY owner HAVING having])``.
 
-    ``owner`` must be NOT NULL, so the test and its ``NOT`` stay two-valued.
-
-    NOTE: a negated rule becomes ``NOT IN``, which PostgreSQL runs once per profile when
-    the subquery's ids do not fit in ``work_mem``. Not measured at scale.
+    ``owner`` must be NOT NULL, so the test and its ``NOT`` stay two-valued. On
+    PostgreSQL the compiler negates it as ``NOT EXISTS`` (``selection.anti_join``).
     """
     selection = sa.select(owner).where(*filters)
     if having is not None:

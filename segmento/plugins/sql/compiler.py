@@ -32,7 +32,7 @@ from segmento.plugins.sql.dialects import dialect_name, rendering_dialect
 from segmento.plugins.sql.events import MEASURE_KINDS, event_condition
 from segmento.plugins.sql.model import ProfileModel
 from segmento.plugins.sql.operators import age_condition
-from segmento.plugins.sql.selection import MemberQuery, member_query
+from segmento.plugins.sql.selection import MemberQuery, anti_join, member_query
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,8 @@ class SqlCompiler(Compiler[ColumnElement[bool]]):
         return sa.or_(sa.false(), *parts)
 
     def negate(self, part: ColumnElement[bool]) -> ColumnElement[bool]:
+        if self.dialect == "postgresql":
+            return anti_join(part, self.model)
         return sa.not_(part)
 
     # --- leaves ---------------------------------------------------------------------
