@@ -274,6 +274,70 @@ def test_validate_bad_catalog(tmp_path: Path) -> None:
     assert f"{catalog}#/fields/tier: error: field 'tier' has unknown type 'colour'" in result.stderr
 
 
+BROKEN_SEGMENTS = """\
+segment spent_5m "Chi từ 5 triệu"
+total_purchase_value >= 5.000.000
+
+segment recent "Mua gần đây"
+last_purchase_at after 2024-02-30
+
+segment hanoi "Hà Nội"
+all {
+  citty = "Hà Nội"
+  in segment not_in_these_files
+}
+"""
+
+
+def test_validate_reports_problem_in_each_segment(tmp_path: Path) -> None:
+    rule = write(tmp_path, "broken.seg", BROKEN_SEGMENTS)
+    result = invoke("validate", rule)
+    assert result.exit_code == 1
+    assert lines(result.stderr) == [
+        f"{rule}:2:25: error: `5.000.000` is not a valid number: `.` is the decimal point, so it cannot separate "
+        "thousands",
+        "    total_purchase_value >= 5.000.000",
+        "                            ^",
+        "  hint: Write 5_000_000 or 5000000",
+        f"{rule}:5:24: error: 2024-02-30 is not a valid date",
+        "    last_purchase_at after 2024-02-30",
+        "                           ^",
+        "  hint: Write a real calendar date as YYYY-MM-DD, for example 2024-02-29",
+        f'{rule}:9:3: error: unknown field "citty"',
+        '      citty = "Hà Nội"',
+        "      ^",
+        '  hint: Did you mean "city"?',
+        "3 problems in 1 of 1 file",
+    ]
+    # The reference is not reported: with two segments unread, it might point to one of them.
+    assert "not_in_these_files" not in result.stderr
+
+
+def test_validate_json_broken_file_count(tmp_path: Path) -> None:
+    rule = write(tmp_path, "broken.seg", BROKEN_SEGMENTS)
+    result = invoke("validate", "--format", "json", rule)
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["files"] == [{"path": str(rule), "segments": None, "problems": 3}]
+    assert [problem["code"] for problem in report["problems"]] == ["invalid_number", "invalid_date", "unknown_field"]
+
+
+def test_validate_names_operators_as_the_file_writes_them(tmp_path: Path) -> None:
+    dsl = write(tmp_path, "city.seg", 'segment s "S"\ncity contains any ["Huế"]\n')
+    condition = {"field": "city", "operator": "contains_any", "type": "string", "value": ["Huế"]}
+    document = {"id": "j", "name": "J", "condition": condition}
+    json_rule = write(tmp_path, "city.json", json.dumps(document, ensure_ascii=False))
+    result = invoke("validate", dsl, json_rule)
+    assert result.exit_code == 1
+    assert f'{dsl}:2:1: error: operator "contains any" is not allowed on field "city" of type string' in result.stderr
+    assert "hint: Operators allowed here: =, !=, in [...], not in [...], is set, is not set, contains" in result.stderr
+    assert (
+        f'{json_rule}#/condition/operator: error: operator "contains_any" is not allowed on field "city"'
+        in result.stderr
+    )
+    assert "hint: Operators allowed here: contains, ends_with, eq, in" in result.stderr
+
+
 # --- fmt ---------------------------------------------------------------------------------
 
 MESSY_RULE = """\
@@ -393,6 +457,178 @@ def test_fmt_leaves_unparsable_file(tmp_path: Path) -> None:
     assert f"{broken}:3:9: error: missing value after `=`" in result.stderr
     assert broken.read_text(encoding="utf-8") == broken_text
     assert result.stdout == f"reformatted {messy}\n"
+
+
+def nested_rule(depth: int, indent: str = "  ") -> str:
+    """Return a segment whose condition sits in ``depth`` nested all groups."""
+    opening = [indent * level + "all {" for level in range(depth)]
+    closing = [indent * level + "}" for level in reversed(range(depth))]
+    return "\n".join(['segment deep "Deep"', *opening, indent * depth + 'city = "x"', *closing]) + "\n"
+
+
+def test_fmt_formats_invalid_rule_with_warning(tmp_path: Path) -> None:
+    messy = nested_rule(60, indent=" ")
+    rule = write(tmp_path, "deep.seg", messy)
+    result = invoke("fmt", rule)
+    assert result.exit_code == 0, result.stderr
+    assert rule.read_text(encoding="utf-8") == reformat(messy)
+    assert result.stdout == f"reformatted {rule}\n"
+    # The warning points at the formatted file: the 11th group is on line 12, indented by 10 levels.
+    assert lines(result.stderr) == [
+        f"{rule}:12:21: warning: groups are nested more than 10 deep",
+        "    " + "  " * 10 + "all {",
+        "    " + "  " * 10 + "^",
+        "  hint: Merge nested groups of the same kind, or move part of the rule into its own segment and refer to it",
+        "1 file reformatted, 0 unchanged, 1 validation warning (segmento validate reports it as an error)",
+    ]
+    assert invoke("validate", rule).exit_code == 1
+
+
+def test_fmt_check_shows_validation_warnings(tmp_path: Path) -> None:
+    tidy = write(tmp_path, "tidy.seg", 'segment bad "Bad"\nall {\n  citty = "x"\n  total_purchase >= 1\n}\n')
+    messy = write(tmp_path, "messy.seg", 'segment bad2 "Bad"\nall {\n  citty   = "y"\n}\n')
+    result = invoke("fmt", "--check", tidy)
+    assert result.exit_code == 0
+    assert f'{tidy}:3:3: warning: unknown field "citty"' in result.stderr
+    assert "0 files would be reformatted, 1 unchanged, 1 validation warning" in result.stderr
+
+    result = invoke("fmt", "--check", tidy, messy)
+    assert result.exit_code == 1
+    assert result.stdout == f"would reformat {messy}\n"
+    assert f'{messy}:3:3: warning: unknown field "citty"' in result.stderr
+    summary = "1 file would be reformatted, 1 unchanged, 2 validation warnings (segmento validate reports them as errors)"
+    assert lines(result.stderr)[-1] == summary
+
+
+def test_fmt_fields_catalog_removes_warning(tmp_path: Path) -> None:
+    rule = write(tmp_path, "tier.seg", 'segment gold "Gold"\nloyalty_tier = "gold"\n')
+    catalog = write(tmp_path, "catalog.json", json.dumps({"fields": {"loyalty_tier": "string"}}))
+    assert "warning: unknown field" in invoke("fmt", rule).stderr
+    result = invoke("fmt", "--fields", catalog, rule)
+    assert result.exit_code == 0
+    assert "warning" not in result.stderr
+
+
+def test_fmt_does_not_check_references_outside_files(tmp_path: Path) -> None:
+    rule = write(tmp_path, "ref.seg", 'segment a "A"\nin segment elsewhere\n')
+    result = invoke("fmt", rule)
+    assert result.exit_code == 0
+    assert "warning" not in result.stderr
+
+
+# --- convert -------------------------------------------------------------------------------
+
+
+def test_convert_dsl_to_json_on_stdout(tmp_path: Path) -> None:
+    rule = write(tmp_path, "vip.seg", VIP_RULE)
+    result = invoke("convert", rule, "--to", "json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document == {
+        "id": "vip_hanoi",
+        "name": "Khách VIP Hà Nội",
+        "description": "Đã chi từ 5 triệu và sống ở Hà Nội",
+        "condition": {
+            "all": [
+                {"field": "total_purchase_value", "operator": "gte", "type": "integer", "value": 5000000},
+                {
+                    "field": "city",
+                    "operator": "eq",
+                    "type": "string",
+                    "value": "ha noi",
+                    "ignore_case": True,
+                    "ignore_accents": True,
+                },
+            ]
+        },
+    }
+    assert result.stderr == ""
+
+
+def test_convert_several_segments_gives_list(tmp_path: Path) -> None:
+    rule = write(tmp_path, "two.seg", TWO_RULES)
+    result = invoke("convert", rule, "--to", "json")
+    assert result.exit_code == 0, result.stderr
+    assert [segment["id"] for segment in json.loads(result.stdout)] == ["vip_hanoi", "vip_not_blocked"]
+
+
+def test_convert_json_to_dsl_file(tmp_path: Path) -> None:
+    rule = write(tmp_path, "big.json", json.dumps(JSON_RULE))
+    output = tmp_path / "big.seg"
+    result = invoke("convert", rule, "--to", "dsl", "-o", output)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"wrote {output} (1 segment)\n"
+    assert output.read_text(encoding="utf-8") == (
+        'segment big_spenders "Big spenders"\ntotal_purchase_value >= 10_000_000.0\n'
+    )
+
+
+def test_convert_round_trip_through_files(tmp_path: Path) -> None:
+    rule = write(tmp_path, "two.seg", TWO_RULES)
+    as_json = tmp_path / "two.json"
+    back = tmp_path / "back.seg"
+    assert invoke("convert", rule, "-o", as_json).exit_code == 0
+    result = invoke("convert", as_json, "-o", back)
+    assert result.exit_code == 0, result.stderr
+    assert back.read_text(encoding="utf-8") == format_segments(parse_segments(TWO_RULES))
+    assert parse_segments(back.read_text(encoding="utf-8")) == parse_segments(TWO_RULES)
+
+
+def test_convert_default_form_is_the_other_one(tmp_path: Path) -> None:
+    rule = write(tmp_path, "big.json", json.dumps(JSON_RULE))
+    result = invoke("convert", rule)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith('segment big_spenders "Big spenders"\n')
+
+
+def test_convert_same_form_writes_canonical_text(tmp_path: Path) -> None:
+    rule = write(tmp_path, "vip.seg", COMMENTED_RULE)
+    result = invoke("convert", rule, "--to", "dsl")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == reformat(COMMENTED_RULE)
+
+
+def test_convert_notes_dropped_comments(tmp_path: Path) -> None:
+    rule = write(tmp_path, "vip.seg", COMMENTED_RULE)
+    result = invoke("convert", rule, "--to", "json")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == "note: the JSON form has no comments, so 10 comments are not in the output\n"
+
+
+def test_convert_invalid_rule_writes_nothing(tmp_path: Path) -> None:
+    rule = write(tmp_path, "broken.seg", BROKEN_SEGMENTS)
+    output = tmp_path / "broken.json"
+    result = invoke("convert", rule, "-o", output)
+    assert result.exit_code == 1
+    assert not output.exists()
+    assert result.stdout == ""
+    assert f"{rule}:2:25: error: `5.000.000` is not a valid number" in result.stderr
+    assert f"{rule}:5:24: error: 2024-02-30 is not a valid date" in result.stderr
+    assert f'{rule}:9:3: error: unknown field "citty"' in result.stderr
+    assert lines(result.stderr)[-1] == f"3 problems in {rule}; nothing converted"
+
+
+def test_convert_missing_file(tmp_path: Path) -> None:
+    result = invoke("convert", tmp_path / "nope.seg", "--to", "json")
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'nope.seg'}: error: rule file not found" in result.stderr
+
+
+def test_convert_output_suffix_must_match_form(tmp_path: Path) -> None:
+    rule = write(tmp_path, "vip.seg", VIP_RULE)
+    result = invoke("convert", rule, "--to", "dsl", "-o", tmp_path / "vip.json")
+    assert result.exit_code == 2
+    assert "vip.json ends in .json, but --to dsl writes .seg text" in result.stderr
+    assert not (tmp_path / "vip.json").exists()
+
+
+def test_convert_fields_catalog(tmp_path: Path) -> None:
+    rule = write(tmp_path, "tier.seg", 'segment gold "Gold"\nloyalty_tier = "gold"\n')
+    catalog = write(tmp_path, "catalog.yaml", "fields:\n  loyalty_tier: {type: string, description: Tier}\n")
+    assert invoke("convert", rule, "--to", "json").exit_code == 1
+    result = invoke("convert", "--fields", catalog, rule, "--to", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["condition"]["field"] == "loyalty_tier"
 
 
 # --- compile -----------------------------------------------------------------------------
@@ -740,6 +976,10 @@ PROCESS_CASES = [
     ),
     pytest.param(["validate", "bad.seg"], 1, "", 'hint: Did you mean "city"?', id="validate-unknown-field"),
     pytest.param(["fmt", "--check", "messy.seg"], 1, "would reformat messy.seg", "", id="fmt-check"),
+    pytest.param(["convert", "vip.seg", "--to", "json"], 0, '"id": "vip_hanoi"', "", id="convert"),
+    pytest.param(
+        ["convert", "bad.seg", "--to", "json"], 1, "", "1 problem in bad.seg; nothing converted", id="convert-invalid"
+    ),
     pytest.param(["compile", "vip.seg", "--dialect", "mysql"], 0, "SELECT profiles.id", "", id="compile"),
     pytest.param(["compile", "nope.seg"], 1, "", "nope.seg: error: rule file not found", id="compile-missing"),
     pytest.param(

@@ -75,6 +75,35 @@ CONDITION_ERRORS = [
     ErrorCase("x = 1 in last 7 days", "window_not_allowed", 1, 7, "a time window applies only to events"),
     ErrorCase("x = 1 2", "unexpected_token", 1, 7, "unexpected `2`", "Expected `ignoring`, a line break"),
     ErrorCase("x = 1 ignoring", "unexpected_token", 1, 15, "unexpected end of the text", "Expected `accents`, `case`"),
+    ErrorCase("count(a) contains 1", "operator_not_allowed", 1, 10, "`contains` cannot compare an event count", ">="),
+    ErrorCase("count(a) is not set", "operator_not_allowed", 1, 10, "operator `is not set` cannot compare"),
+]
+
+NUMBER_ERRORS = [
+    ErrorCase("x >= 1e3", "invalid_number", 1, 6, "`1e3` is not a valid number: the rule language has no", "1000"),
+    ErrorCase("x >= 1.5e6", "invalid_number", 1, 6, "no exponent notation", "Write 1_500_000"),
+    ErrorCase("x >= 2E-3", "invalid_number", 1, 6, "`2E-3` is not a valid number", "Write 0.002"),
+    ErrorCase("x >= 1e+3", "invalid_number", 1, 6, "`1e+3` is not a valid number", "Write 1000"),
+    ErrorCase("x >= 5.000.000", "invalid_number", 1, 6, "`.` is the decimal point", "Write 5_000_000 or 5000000"),
+    ErrorCase("x >= -5.000.000", "invalid_number", 1, 6, "`-5.000.000` is not", "Write -5_000_000 or -5000000"),
+    ErrorCase("x >= 5,000,000", "invalid_number", 1, 6, "`,` cannot separate thousands", "Write 5_000_000 or 5000000"),
+    ErrorCase("x >= 5 000 000", "invalid_number", 1, 6, "a space cannot separate thousands", "Write 5_000_000"),
+    ErrorCase("x >= 5\u00a0000", "invalid_number", 1, 6, "a space cannot separate thousands", "Write 5_000 or 5000"),
+    ErrorCase("x >= 5.000,50", "invalid_number", 1, 6, "`.` before the fraction", "Write 5000.50"),
+    ErrorCase("x >= 1,5", "invalid_number", 1, 6, "the decimal point is `.`, not `,`", "Write 1.5"),
+    ErrorCase("x >= .5", "invalid_number", 1, 6, "a digit must come before the decimal point", "Write 0.5"),
+    ErrorCase("x >= 5.", "invalid_number", 1, 6, "a digit must follow the decimal point", "Write 5 or 5.0"),
+    ErrorCase("x >= +5", "invalid_number", 1, 6, "a number has no `+` sign", "Write 5"),
+    ErrorCase("x >= 1_000_", "invalid_number", 1, 6, "`_` may only stand between two digits", "Write 1000"),
+    ErrorCase("x >= 5tr", "invalid_number", 1, 6, "a number has only digits", "5_000_000"),
+    ErrorCase("all {\n  x >= 5.000.000\n}", "invalid_number", 2, 8, "`5.000.000` is not a valid number"),
+    ErrorCase("x in [1.000.000, 2]", "invalid_number", 1, 7, "`1.000.000` is not a valid number"),
+    ErrorCase("x between 1,000 and 2", "invalid_number", 1, 11, "`1,000` is not a valid number", "Write 1_000"),
+    ErrorCase("count(a) >= 1e3 in last 7 days", "invalid_number", 1, 13, "`1e3` is not a valid number"),
+    ErrorCase("x in [5,000,000]", "invalid_number", 1, 9, "`000` is not a valid number: it starts with 0", "5_000_000"),
+    ErrorCase("x = 007", "invalid_number", 1, 5, "it starts with 0", 'Write 7 without the leading zero, or "007"'),
+    ErrorCase("count(a) >= 1 in last 7d", "unknown_unit", 1, 24, "unknown unit `d`"),
+    ErrorCase("x = 1 2", "unexpected_token", 1, 7, "unexpected `2`"),
 ]
 
 SEGMENT_ERRORS = [
@@ -93,6 +122,42 @@ def test_condition_error(case: ErrorCase) -> None:
         parse_condition(case.text)
 
     _check(raised.value, case)
+
+
+@pytest.mark.parametrize("case", NUMBER_ERRORS, ids=[case.text for case in NUMBER_ERRORS])
+def test_number_error(case: ErrorCase) -> None:
+    with pytest.raises(RuleSyntaxError) as raised:
+        parse_condition(case.text)
+
+    _check(raised.value, case)
+
+
+@pytest.mark.parametrize("text", ["x = 0", "x = -0", "x = 0.5", "x = 10.000", "product_views[007] > 1"])
+def test_number_that_reads(text: str) -> None:
+    parse_condition(text)
+
+
+def test_number_error_shows_caret_under_number() -> None:
+    text = 'segment vip "VIP"\nall {\n  total_purchase_value >= 5.000.000\n}\n'
+
+    with pytest.raises(RuleSyntaxError) as raised:
+        parse_segment(text, source="rules/vip.seg")
+
+    assert str(raised.value) == (
+        "rules/vip.seg:3:27: `5.000.000` is not a valid number: `.` is the decimal point, so it cannot separate "
+        "thousands. Write 5_000_000 or 5000000\n"
+        "    total_purchase_value >= 5.000.000\n"
+        "                            ^"
+    )
+
+
+def test_comma_grouped_list_number() -> None:
+    with pytest.raises(RuleSyntaxError) as raised:
+        parse_condition("x in [5,000,000]")
+
+    assert raised.value.hint == (
+        "`,` separates list items, so 5,000,000 reads as several numbers. Write 5_000_000 or 5000000"
+    )
 
 
 @pytest.mark.parametrize("case", SEGMENT_ERRORS, ids=[case.text for case in SEGMENT_ERRORS])

@@ -2,20 +2,24 @@
 
 DSL: ``parse(format(node)) == node`` and ``format(parse(text)) == text`` for formatted
 text. JSON and DSL: a canonical JSON document survives a trip through the DSL, and
-formatted DSL text survives a trip through JSON.
+formatted DSL text survives a trip through JSON, also through ``segmento convert``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from segmento.cli.convert_command import converted_text
+from segmento.cli.rule_input import RuleFile
 from segmento.engine.ast import Condition, Segment, walk
 from segmento.engine.dsl.formatter import format_condition, format_segment, format_segments
 from segmento.engine.dsl.parser import parse_condition, parse_segment, parse_segments
-from segmento.engine.jsonform import dump_segment, dumps_segment, load_segment
+from segmento.engine.errors import SegmentoError
+from segmento.engine.jsonform import dump_segment, dumps_segment, dumps_segments, load_segment, load_segments
 from segmento.engine.operators import OperatorSpec
 from tests.strategies import conditions, segments
 from tests.test_dsl_parser import DESIGN_EXAMPLE
@@ -96,6 +100,53 @@ def test_dsl_through_json_is_identity(segment: Segment) -> None:
     through_json = load_segment(dumps_segment(parse_segment(dsl_text)))
 
     assert format_segment(through_json) == dsl_text
+
+
+def rule_file(name: str, text: str, segments: list[Segment]) -> RuleFile:
+    return RuleFile(Path(name), text.encode("utf-8"), text, segments)
+
+
+@PROPERTY
+@given(st.lists(segments(), min_size=1, max_size=3))
+def test_convert_dsl_to_json_and_back(many: list[Segment]) -> None:
+    dsl_text = format_segments(many)
+    dsl_file = rule_file("rules.seg", dsl_text, parse_segments(dsl_text))
+
+    json_text = converted_text(dsl_file, "json")
+    json_file = rule_file("rules.json", json_text, load_segments(json_text))
+
+    assert json_file.segments == many
+    assert converted_text(json_file, "dsl") == dsl_text
+
+
+@PROPERTY
+@given(st.lists(segments(), min_size=1, max_size=3))
+def test_convert_json_to_dsl_and_back(many: list[Segment]) -> None:
+    json_text = dumps_segments(many) + "\n"
+    json_file = rule_file("rules.json", json_text, load_segments(json_text))
+
+    dsl_text = converted_text(json_file, "dsl")
+    dsl_file = rule_file("rules.seg", dsl_text, parse_segments(dsl_text))
+    back = converted_text(dsl_file, "json")
+
+    assert dsl_file.segments == many
+    # Numbers compare by value, as JSON numbers do: the DSL writes Decimal("5") as 5.0.
+    assert load_segments(back) == load_segments(json_text)
+
+
+@PROPERTY
+@given(segments(extra_operators=PLUGIN_OPERATORS, unusual=True))
+def test_convert_never_changes_a_rule(segment: Segment) -> None:
+    dsl_text = format_segment(segment)
+    dsl_file = rule_file("rule.seg", dsl_text, [parse_segment(dsl_text)])
+
+    try:
+        json_text = converted_text(dsl_file, "json")
+    except SegmentoError:
+        # A rule that only the DSL can hold is rejected, never written differently.
+        return
+
+    assert load_segments(json_text) == [segment]
 
 
 def test_design_example_equals_its_json_form() -> None:

@@ -597,3 +597,133 @@ def test_catalog_file_extends_registry(tmp_path: Path) -> None:
     assert [problem.code for problem in segment_problems(segment)] == ["unknown_field", "unknown_event"]
     bronze = Segment("bronze", "Bronze", Comparison("loyalty_tier", "eq", "bronze"))
     assert [problem.code for problem in segment_problems(bronze, registry)] == ["value_not_allowed"]
+
+
+# --- operator names: as the DSL writes them for DSL rules, JSON names for JSON rules -----------
+
+
+def dsl_problems(condition_text: str) -> list[RuleSemanticError]:
+    """Return the problems of a one-condition segment written in the DSL."""
+    return segment_problems(parse_segment(f'segment test_segment "Test"\n{condition_text}\n', source="t.seg"))
+
+
+DSL_WORDING_CASES = [
+    pytest.param(
+        'city > "A"',
+        'operator ">" is not allowed on field "city" of type string',
+        "Operators allowed here: =, !=, in [...], not in [...], is set, is not set, contains, not contains, "
+        "starts with, ends with",
+        id="symbol",
+    ),
+    pytest.param(
+        'city contains any ["a"]',
+        'operator "contains any" is not allowed on field "city" of type string',
+        "Operators allowed here: =, !=",
+        id="phrase",
+    ),
+    pytest.param(
+        "product_views >= 3",
+        'operator ">=" is not allowed on field "product_views" of type count_map',
+        ">= on product_views needs an include list of the keys to compare",
+        id="needs include list",
+    ),
+    pytest.param(
+        "signed_up_at in last 3 days ignoring case",
+        'ignoring case does not apply to operator "in last"',
+        "such as =, in [...] and contains",
+        id="text option",
+    ),
+    pytest.param(
+        "city @no_such_operator 1",
+        'unknown operator "@no_such_operator"',
+        "Operators allowed here: =, !=",
+        id="plugin operator",
+    ),
+    pytest.param(
+        "count(purchase) in [1, 2]",
+        'operator "in [...]" does not compare an event count',
+        "Operators allowed here: =, !=, >, >=, <, <=, between, not between",
+        id="event",
+    ),
+    pytest.param(
+        "signed_up_at in last 0 days",
+        "a duration must be at least 1 day, not 0 days",
+        "Use a positive whole number",
+        id="duration of zero days",
+    ),
+    pytest.param(
+        "count(purchase) >= 1 in last 0 hours",
+        "a duration must be at least 1 hour, not 0 hours",
+        "Use a positive whole number",
+        id="event window of zero hours",
+    ),
+]
+
+
+@pytest.mark.parametrize(("condition_text", "message", "hint_part"), DSL_WORDING_CASES)
+def test_dsl_rule_problem_uses_dsl_words(condition_text: str, message: str, hint_part: str) -> None:
+    problems = dsl_problems(condition_text)
+
+    assert [problem.message for problem in problems] == [message]
+    assert hint_part in (problems[0].hint or "")
+    assert problems[0].location.line == 2
+
+
+JSON_WORDING_CASES = [
+    pytest.param(
+        {"field": "city", "operator": "gt", "type": "string", "value": "A"},
+        'operator "gt" is not allowed on field "city" of type string',
+        "Operators allowed here: contains, ends_with, eq, in, is_not_set, is_set, ne, not_contains, not_in, "
+        "starts_with",
+        id="symbol",
+    ),
+    pytest.param(
+        {"field": "city", "operator": "contains_any", "type": "string", "value": ["a"]},
+        'operator "contains_any" is not allowed on field "city" of type string',
+        "Operators allowed here: contains, ends_with, eq",
+        id="phrase",
+    ),
+    pytest.param(
+        {"field": "signed_up_at", "operator": "in_last", "type": "duration", "value": "3 days", "ignore_case": True},
+        'ignore_case does not apply to operator "in_last"',
+        "such as eq, in and contains",
+        id="text option",
+    ),
+]
+
+
+@pytest.mark.parametrize(("condition", "message", "hint_part"), JSON_WORDING_CASES)
+def test_json_rule_problem_uses_json_names(condition: dict[str, Any], message: str, hint_part: str) -> None:
+    problems = problems_of(condition)
+
+    assert [problem.message for problem in problems] == [message]
+    assert hint_part in (problems[0].hint or "")
+    assert problems[0].location.pointer is not None
+
+
+def test_rule_built_in_code_uses_json_names() -> None:
+    (problem,) = ast_problems(EventCondition("purchase", "count", "in", (1, 2)))
+
+    assert problem.message == 'operator "in" does not compare an event count'
+    assert problem.hint == "Operators allowed here: between, eq, gt, gte, lt, lte, ne, not_between"
+
+
+def test_problem_params_keep_json_operator_name() -> None:
+    (problem,) = dsl_problems('city > "A"')
+
+    assert problem.params["operator"] == "gt"
+    assert "not_contains" in problem.params["allowed"]
+
+
+def test_duration_of_one_unit_reads_singular() -> None:
+    (problem,) = ast_problems(Comparison("signed_up_at", "in_last", Duration(-1, "weeks")))
+
+    assert problem.message == "a duration must be at least 1 week, not -1 weeks"
+
+
+def test_condition_count_message_counts_one() -> None:
+    segment = Segment("one", "One", Comparison("city", "eq", "x"))
+
+    (problem,) = segment_problems(segment, limits=Limits(max_conditions=0))
+
+    assert problem.message == 'segment "one" has 1 condition, more than the maximum of 0'

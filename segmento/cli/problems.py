@@ -8,18 +8,23 @@ line with a caret under the column, and it ends with the hint::
         citty = "Hà Nội"
         ^
       hint: Did you mean "city"?
+
+A problem that does not stop the command, such as a validation problem that ``fmt``
+finds in a file it formats, is printed the same way with ``warning:`` in place of
+``error:``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import click
 
 from segmento.engine.errors import UNKNOWN_LOCATION, RuleErrors, RuleSyntaxError, SegmentoError
 
 Mask = Callable[[str], str]
+Severity = Literal["error", "warning"]
 
 
 def keep_text(text: str) -> str:
@@ -44,27 +49,32 @@ class ProblemPrinter:
     ``remember`` keeps the text of each rule file read, so that problems found after
     parsing (an unknown field, a wrong value) can show their source line too. ``mask``
     rewrites every printed text, to hide a password that a message might contain.
+    ``count`` is the number of errors printed and ``warnings`` the number of warnings.
     """
 
     def __init__(self, mask: Mask = keep_text) -> None:
         self.mask = mask
         self.sources: dict[str, str] = {}
         self.count = 0
+        self.warnings = 0
 
     def remember(self, source: str, text: str) -> None:
         """Keep ``text`` as the content of ``source`` for source-line display."""
         self.sources[source] = text
 
-    def echo(self, error: SegmentoError) -> None:
-        """Print every problem of ``error`` to standard error."""
+    def echo(self, error: SegmentoError, severity: Severity = "error") -> None:
+        """Print every problem of ``error`` to standard error, as errors or as warnings."""
         for problem in flatten([error]):
-            click.echo(self.mask(self.describe(problem)), err=True)
-            self.count += 1
+            click.echo(self.mask(self.describe(problem, severity)), err=True)
+            if severity == "error":
+                self.count += 1
+            else:
+                self.warnings += 1
 
-    def describe(self, problem: SegmentoError) -> str:
+    def describe(self, problem: SegmentoError, severity: Severity = "error") -> str:
         """Return the text block of one problem, without a final line break."""
         location = problem.location
-        head = f"{location}: error: " if location != UNKNOWN_LOCATION else "error: "
+        head = f"{location}: {severity}: " if location != UNKNOWN_LOCATION else f"{severity}: "
         lines = [head + problem.message]
         source_line = self._source_line(problem)
         if source_line is not None and location.column:

@@ -17,7 +17,7 @@ from typing import Any, Final, NoReturn, TypeVar
 import click
 
 from segmento.cli.common import EXIT_INVALID
-from segmento.cli.problems import ProblemPrinter
+from segmento.cli.problems import ProblemPrinter, flatten
 from segmento.engine.ast import Segment
 from segmento.engine.catalog import closest
 from segmento.engine.errors import Location, RuleError, SegmentoError
@@ -42,6 +42,9 @@ class RuleFile:
     data: bytes
     text: str
     segments: list[Segment]
+    problems: tuple[RuleError, ...] = ()
+    """Syntax problems of a .seg file read with ``recover=True``. With problems, ``segments``
+    holds only the segments that parsed."""
 
     @property
     def source(self) -> str:
@@ -85,11 +88,13 @@ def expand_paths(paths: Sequence[Path]) -> tuple[list[Path], list[RuleError]]:
     return list(dict.fromkeys(files)), problems
 
 
-def read_rule_file(path: Path) -> RuleFile:
+def read_rule_file(path: Path, *, recover: bool = False) -> RuleFile:
     """Read and parse one rule file, without validating it against the catalog.
 
     Raises ``RuleError`` naming the file when it is missing, unreadable, empty, of
-    another type, or does not parse.
+    another type, or does not parse. With ``recover``, the syntax problems of a .seg
+    file are returned in ``problems`` instead, one or more for each segment that has
+    any (``dsl.recovery``).
     """
     source = str(path)
     suffix = path.suffix.lower()
@@ -110,6 +115,12 @@ def read_rule_file(path: Path) -> RuleFile:
             hint="Write at least one segment in the file, or delete it",
             code="empty_rule_file",
         )
+    if recover and suffix != ".json":
+        # Imported here so that commands on JSON files do not build the DSL parser.
+        from segmento.engine.dsl.recovery import parse_segments_recovering
+
+        parsed = parse_segments_recovering(text, source)
+        return RuleFile(path, data, text, parsed.segments, tuple(parsed.problems))
     return RuleFile(path, data, text, parse_rule_text(path, text))
 
 
@@ -147,6 +158,61 @@ def _read_bytes(path: Path) -> bytes:
             hint="Check that the path is a readable file",
             code="rule_file_unreadable",
         ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedFiles:
+    """Rule files read and validated together as one rule set, as ``segmento validate`` does it."""
+
+    counts: list[tuple[Path, int | None]]
+    """Each file with its number of segments, or ``None`` when it could not be read in full."""
+    rule_files: list[RuleFile]
+    """The files that could be read, with the segments that parsed."""
+    problems: list[SegmentoError]
+    """Every problem, grouped by file in the order of ``counts``, then by line and column."""
+
+
+def check_rule_files(
+    paths: Sequence[Path], registry: Registry, printer: ProblemPrinter, *, check_references: bool = True
+) -> CheckedFiles:
+    """Read the rule files named by ``paths`` (directories included) and validate all their segments together.
+
+    Every problem is collected rather than raised: files that cannot be read, syntax
+    problems in each segment of a .seg file, and the problems of every segment that
+    parsed, duplicate ids and reference cycles across files included. A reference to a
+    segment outside the files is a problem when ``check_references`` is true and every
+    file parsed in full; when one did not, the segment may be in that file. ``printer``
+    keeps each file's text to show source lines.
+    """
+    files, expand_problems = expand_paths(paths)
+    problems: list[SegmentoError] = list(expand_problems)
+    rule_files: list[RuleFile] = []
+    counts: list[tuple[Path, int | None]] = []
+    for path in files:
+        try:
+            rule_file = read_rule_file(path, recover=True)
+        except RuleError as error:
+            problems.extend(flatten([error]))
+            counts.append((path, None))
+            continue
+        printer.remember(rule_file.source, rule_file.text)
+        rule_files.append(rule_file)
+        problems.extend(flatten(rule_file.problems))
+        counts.append((path, None if rule_file.problems else len(rule_file.segments)))
+    segments = [segment for rule_file in rule_files for segment in rule_file.segments]
+    complete = all(count is not None for _, count in counts)
+    known: tuple[str, ...] | None = () if check_references and complete else None
+    try:
+        validate_segments(segments, registry, known_segments=known)
+    except RuleError as error:
+        problems.extend(flatten([error]))
+    order = {str(path): index for index, path in enumerate(files)}
+    problems.sort(key=lambda problem: (order.get(problem.location.source or "", -1), *_position(problem)))
+    return CheckedFiles(counts, rule_files, problems)
+
+
+def _position(problem: SegmentoError) -> tuple[int, int]:
+    return problem.location.line or 0, problem.location.column or 0
 
 
 def load_rule(path: Path, registry: Registry, segment_id: str | None, printer: ProblemPrinter) -> Segment:

@@ -1,4 +1,4 @@
-"""Commands on rule files: validate, fmt, compile, match, explain.
+"""Commands on rule files: validate, fmt, convert, compile, match, explain.
 
 Exit status is 0 on success and 1 when rules or input are invalid, including a rule
 or profile file that does not exist. It is 2 for usage errors: an unknown option
@@ -13,25 +13,27 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import Final, Literal, NoReturn
 
 import click
 
 from segmento.cli.common import EXIT_INVALID
 from segmento.cli.problems import ProblemPrinter, flatten
 from segmento.cli.rule_input import (
-    RuleFile,
     as_of_option,
+    check_rule_files,
     exit_invalid,
     expand_paths,
     fields_option,
     format_option,
     load_registry,
+    parse_rule_text,
     pick_segment,
     read_rule_file,
     segment_option,
     timezone_option,
 )
+from segmento.engine.ast import Segment
 from segmento.engine.errors import Location, RuleError, SegmentoError
 from segmento.engine.jsonform import encode_json
 from segmento.engine.registry import Registry
@@ -47,11 +49,13 @@ PATHS_ARGUMENT = click.argument("paths", nargs=-1, required=True, type=click.Pat
 
 
 def register(group: click.Group) -> None:
-    """Add this module's commands, and those of ``match_commands``, to ``group``."""
+    """Add this module's commands, ``convert`` and those of ``match_commands``, to ``group``."""
     from segmento.cli import match_commands
+    from segmento.cli.convert_command import convert_command
 
     group.add_command(validate_command)
     group.add_command(fmt_command)
+    group.add_command(convert_command)
     group.add_command(compile_command)
     match_commands.register(group)
 
@@ -128,39 +132,13 @@ def _by_source(problems: list[SegmentoError]) -> dict[str, list[SegmentoError]]:
 def _validate_paths(
     paths: Sequence[Path], registry: Registry, printer: ProblemPrinter
 ) -> tuple[FileCounts, list[SegmentoError]]:
-    """Return each file with its segment count (``None`` when it did not parse), and every problem.
+    """Return each file with its segment count (``None`` when it did not parse in full), and every problem.
 
     All segments are validated together, so duplicate ids and references are checked
-    across files. When a file does not parse, references to unknown segments are not
-    reported, because the segment may be in that file.
+    across files (``rule_input.check_rule_files``).
     """
-    files, expand_problems = expand_paths(paths)
-    problems: list[SegmentoError] = list(expand_problems)
-    parsed: list[RuleFile] = []
-    counts: FileCounts = []
-    for path in files:
-        try:
-            rule_file = read_rule_file(path)
-        except RuleError as error:
-            problems.extend(flatten([error]))
-            counts.append((path, None))
-            continue
-        printer.remember(rule_file.source, rule_file.text)
-        parsed.append(rule_file)
-        counts.append((path, len(rule_file.segments)))
-    segments = [segment for rule_file in parsed for segment in rule_file.segments]
-    known: tuple[str, ...] | None = () if len(parsed) == len(files) else None
-    try:
-        validate_segments(segments, registry, known_segments=known)
-    except RuleError as error:
-        problems.extend(flatten([error]))
-    order = {str(path): index for index, path in enumerate(files)}
-    problems.sort(key=lambda problem: (order.get(problem.location.source or "", -1), *_position(problem)))
-    return counts, problems
-
-
-def _position(problem: SegmentoError) -> tuple[int, int]:
-    return problem.location.line or 0, problem.location.column or 0
+    checked = check_rule_files(paths, registry, printer)
+    return checked.counts, checked.problems
 
 
 def _fail_validation(printer: ProblemPrinter, output_format: str, error: SegmentoError) -> NoReturn:
@@ -177,48 +155,86 @@ def _fail_validation(printer: ProblemPrinter, output_format: str, error: Segment
 
 @click.command("fmt")
 @PATHS_ARGUMENT
-@click.option("--check", is_flag=True, help="List the files that would change without writing them, and exit with status 1 if there are any.")
-def fmt_command(paths: tuple[Path, ...], check: bool) -> None:
+@click.option(
+    "--check",
+    is_flag=True,
+    help="List the files that would change without writing them, and exit with status 1 if there are any.",
+)
+@fields_option
+def fmt_command(paths: tuple[Path, ...], check: bool, catalog: Path | None) -> None:
     """Rewrite rule files in canonical form, keeping the comments of .seg files.
 
     A .seg file gets the DSL formatter's text and a .json file the canonical JSON form.
-    A file that does not parse is reported and left unchanged.
+    A file that does not parse is reported as an error and left unchanged. A file that
+    parses is formatted even when its rules are invalid, as code formatters do, and each
+    validation problem is printed as a warning that does not change the exit status.
+    References to segments outside the files are not checked; run validate for that.
     """
-    from segmento.cli.canonical import canonical_text, write_text
-
     printer = ProblemPrinter()
+    try:
+        registry = load_registry(catalog)
+    except SegmentoError as error:
+        exit_invalid(printer, error)
     files, problems = expand_paths(paths)
     for problem in problems:
         printer.echo(problem)
-    changed = unchanged = 0
+    outcomes: dict[str, int] = {}
+    segments: list[Segment] = []
     for path in files:
-        try:
-            rule_file = read_rule_file(path)
-            printer.remember(rule_file.source, rule_file.text)
-            text = canonical_text(rule_file)
-        except SegmentoError as error:
-            printer.echo(error)
-            continue
-        if text.encode("utf-8") == rule_file.data:
-            unchanged += 1
-            continue
-        changed += 1
-        if check:
-            click.echo(f"would reformat {path}")
-            continue
-        try:
-            write_text(path, text)
-        except OSError as error:
-            printer.echo(RuleError(f"failed to write the file: {error.strerror}", location=Location(source=str(path))))
-            continue
-        click.echo(f"reformatted {path}")
+        formatted = _format_file(path, check, printer)
+        if formatted is not None:
+            outcome, file_segments = formatted
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            segments.extend(file_segments)
+    try:
+        validate_segments(segments, registry, known_segments=None)
+    except RuleError as error:
+        printer.echo(error, "warning")
+    changed = outcomes.get("changed", 0)
     verb = "would be reformatted" if check else "reformatted"
-    summary = f"{_plural(changed, 'file')} {verb}, {unchanged} unchanged"
+    summary = f"{_plural(changed, 'file')} {verb}, {outcomes.get('unchanged', 0)} unchanged"
     if printer.count:
         summary += f", {_plural(printer.count, 'problem')}"
+    if printer.warnings:
+        reported = "it as an error" if printer.warnings == 1 else "them as errors"
+        summary += f", {_plural(printer.warnings, 'validation warning')} (segmento validate reports {reported})"
     click.echo(summary, err=True)
     if printer.count or (check and changed):
         raise SystemExit(EXIT_INVALID)
+
+
+def _format_file(
+    path: Path, check: bool, printer: ProblemPrinter
+) -> tuple[Literal["changed", "unchanged"], list[Segment]] | None:
+    """Format one file, or only tell whether it would change with ``check``.
+
+    Returns ``"changed"`` or ``"unchanged"`` with the segments that the file now contains,
+    so that validation warnings point at its current lines, or ``None`` after printing
+    the problem when the file could not be read, formatted or written.
+    """
+    from segmento.cli.canonical import canonical_text, write_text
+
+    try:
+        rule_file = read_rule_file(path)
+        printer.remember(rule_file.source, rule_file.text)
+        text = canonical_text(rule_file)
+    except SegmentoError as error:
+        printer.echo(error)
+        return None
+    if text.encode("utf-8") == rule_file.data:
+        return "unchanged", rule_file.segments
+    if check:
+        click.echo(f"would reformat {path}")
+        return "changed", rule_file.segments
+    try:
+        write_text(path, text)
+    except OSError as error:
+        printer.echo(RuleError(f"failed to write the file: {error.strerror}", location=Location(source=str(path))))
+        return None
+    click.echo(f"reformatted {path}")
+    printer.remember(rule_file.source, text)
+    # canonical_text checked that the new text parses to the same segments; these carry its lines.
+    return "changed", parse_rule_text(path, text)
 
 
 # --- compile ------------------------------------------------------------------------------------

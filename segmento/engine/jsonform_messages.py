@@ -40,6 +40,11 @@ def show(value: Any) -> str:
     return text
 
 
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """Return ``count`` with the noun that fits it: "1 day", "0 days", "3 items"."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
+
+
 def json_kind(value: Any) -> str:
     """Return the JSON kind of ``value`` with an article: "a string", "the number 5", "null"."""
     if value is None:
@@ -114,13 +119,13 @@ def _describe(
         yield problem(f"{subject} must not be empty", "empty_text")
     elif keyword == "maxLength":
         limit = error.validator_value
-        yield problem(f"{subject} is longer than {limit} characters", "too_long", limit=limit)
+        yield problem(f"{subject} is longer than {counted(limit, 'character')}", "too_long", limit=limit)
     elif keyword in ("minItems", "maxItems"):
         limit = error.validator_value
         bound = "at least" if keyword == "minItems" else "at most"
         count = len(instance)
         yield problem(
-            f"{subject} has {count} item{'s' if count != 1 else ''}, but needs {bound} {limit}",
+            f"{subject} has {counted(count, 'item')}, but needs {bound} {limit}",
             "too_few_items" if keyword == "minItems" else "too_many_items",
             limit=limit,
             count=count,

@@ -19,6 +19,7 @@ from typing import Final
 from segmento.engine.ast import GROUP_KINDS, Group, Node, Segment, SegmentRef, leaf_count, walk
 from segmento.engine.catalog import closest
 from segmento.engine.errors import RuleErrors, RuleSemanticError
+from segmento.engine.jsonform_messages import counted
 from segmento.engine.registry import Registry, get_registry
 from segmento.engine.validation_leaves import LeafChecker
 from segmento.engine.validation_values import at
@@ -144,7 +145,8 @@ def _limit_problems(segment: Segment, limits: Limits) -> Iterable[RuleSemanticEr
     count = leaf_count(segment)
     if count > limits.max_conditions:
         yield RuleSemanticError(
-            f'segment "{segment.id}" has {count} conditions, more than the maximum of {limits.max_conditions}',
+            f'segment "{segment.id}" has {counted(count, "condition")}, '
+            f"more than the maximum of {limits.max_conditions}",
             location=segment.loc,
             value=count,
             hint="Split the rule into smaller segments and combine them with segment references",

@@ -23,6 +23,7 @@ from segmento.engine.validation_values import (
     shape_problem,
     unknown_operator_problem,
 )
+from segmento.engine.validation_wording import operator_label, operator_labels, period_example
 from segmento.engine.values import CalendarPeriod, Duration
 
 EVENT_OPERATORS: Final = frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "between", "not_between"})
@@ -53,11 +54,11 @@ def event_problems(leaf: EventCondition, registry: Registry) -> Iterator[RuleSem
         yield unknown_operator_problem(leaf.operator, EVENT_OPERATORS, registry.operators, leaf.loc)
     elif leaf.operator not in EVENT_OPERATORS:
         yield problem(
-            f'operator "{leaf.operator}" does not compare an event {leaf.aggregate}',
+            f'operator "{operator_label(leaf.operator, leaf.loc)}" does not compare an event {leaf.aggregate}',
             at(leaf.loc, "operator"),
             "operator_not_allowed",
             value=leaf.operator,
-            hint=f"Operators allowed here: {name_list(EVENT_OPERATORS)}",
+            hint=f"Operators allowed here: {operator_labels(EVENT_OPERATORS, leaf.loc)}",
             operator=leaf.operator,
             allowed=sorted(EVENT_OPERATORS),
         )
@@ -82,7 +83,7 @@ def event_problems(leaf: EventCondition, registry: Registry) -> Iterator[RuleSem
             f"invalid event window {show(leaf.window)}",
             leaf.loc,
             "invalid_window",
-            hint="Use a duration such as 7 days, a calendar period such as this_month, or no window",
+            hint=f"Use a duration such as 7 days, a calendar period such as {period_example(leaf.loc)}, or no window",
         )
 
 

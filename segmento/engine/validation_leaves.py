@@ -32,6 +32,7 @@ from segmento.engine.validation_values import (
     unknown_operator_problem,
     whole_number_problems,
 )
+from segmento.engine.validation_wording import operator_label, operator_labels, option_label
 
 MONTHS: Final = range(1, 13)
 BIRTHDAY_DAYS: Final = range(0, 367)
@@ -159,14 +160,15 @@ class LeafChecker:
     def _operator_not_allowed(
         self, leaf: Comparison, spec: FieldSpec, field_type: FieldType, allowed: frozenset[str]
     ) -> RuleSemanticError:
+        label = operator_label(leaf.operator, leaf.loc)
         if leaf.include is None and leaf.operator in field_type.keyed_operators:
-            hint = f"{leaf.operator} on {spec.name} needs an include list of the keys to compare"
+            hint = f"{label} on {spec.name} needs an include list of the keys to compare"
         elif leaf.include is not None and leaf.operator in field_type.operators:
-            hint = f"{leaf.operator} takes no include list; remove it"
+            hint = f"{label} takes no include list; remove it"
         else:
-            hint = f"Operators allowed here: {name_list(allowed)}"
+            hint = f"Operators allowed here: {operator_labels(allowed, leaf.loc)}"
         return problem(
-            f'operator "{leaf.operator}" is not allowed on field "{spec.name}" of type {field_type.name}',
+            f'operator "{label}" is not allowed on field "{spec.name}" of type {field_type.name}',
             at(leaf.loc, "operator"),
             "operator_not_allowed",
             value=leaf.operator,
@@ -183,18 +185,20 @@ class LeafChecker:
         if leaf.options.exact:
             return
         option = "ignore_case" if leaf.options.ignore_case else "ignore_accents"
+        written = option_label(option, leaf.loc)
         if not operator.text_options:
+            eq, in_list, contains = (operator_label(name, leaf.loc) for name in ("eq", "in", "contains"))
             yield problem(
-                f'{option} does not apply to operator "{operator.name}"',
+                f'{written} does not apply to operator "{operator_label(operator.name, leaf.loc)}"',
                 at(leaf.loc, option),
                 "text_options_not_allowed",
-                hint="Remove the option; it applies to text comparisons such as eq, in and contains",
+                hint=f"Remove the option; it applies to text comparisons such as {eq}, {in_list} and {contains}",
                 option=option,
                 operator=operator.name,
             )
         elif kind != "string":
             yield problem(
-                f'{option} applies to text, but field "{spec.name}" is of type {spec.type}',
+                f'{written} applies to text, but field "{spec.name}" is of type {spec.type}',
                 at(leaf.loc, option),
                 "text_options_not_allowed",
                 hint="Remove the option",

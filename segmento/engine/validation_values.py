@@ -12,18 +12,8 @@ from segmento.engine.catalog import closest
 from segmento.engine.errors import Location, RuleSemanticError
 from segmento.engine.jsonform_messages import show
 from segmento.engine.operators import COMPARISON_SYMBOLS, OperatorSpec
+from segmento.engine.validation_wording import from_dsl, operator_label, operator_labels, shape_words
 from segmento.engine.values import DURATION_UNITS, PERIOD_NAMES, CalendarPeriod, Duration
-
-SHAPE_WORDS: Final[dict[str, str]] = {
-    "scalar": "one value",
-    "pair": "two bounds, lower then upper",
-    "list": "a list of values",
-    "duration": "a duration such as 7 days",
-    "period": "a calendar period such as this_month",
-    "month": "a month number from 1 to 12",
-    "days": "a number of days from 0 to 366",
-}
-"""Hint wording for each operator value shape."""
 
 _SYMBOL_NAMES: Final[dict[str, str]] = {symbol: name for name, symbol in COMPARISON_SYMBOLS.items()} | {
     "==": "eq",
@@ -60,16 +50,17 @@ def unknown_operator_problem(
 ) -> RuleSemanticError:
     """Return the problem of an operator no plugin registers, suggesting the closest allowed one.
 
-    A comparison symbol such as ">=" suggests its name ("gte").
+    A comparison symbol such as ">=" in a JSON rule suggests its name ("gte").
     """
-    suggestion = _SYMBOL_NAMES.get(name) or closest(name, allowed) or closest(name, known)
-    prefix = f'Did you mean "{suggestion}"? ' if suggestion else ""
+    symbol_name = None if from_dsl(location) else _SYMBOL_NAMES.get(name)
+    suggestion = symbol_name or closest(name, allowed) or closest(name, known)
+    prefix = f'Did you mean "{operator_label(suggestion, location)}"? ' if suggestion else ""
     return problem(
-        f'unknown operator "{name}"',
+        f'unknown operator "{operator_label(name, location)}"',
         at(location, "operator"),
         "unknown_operator",
         value=name,
-        hint=f"{prefix}Operators allowed here: {name_list(allowed)}",
+        hint=f"{prefix}Operators allowed here: {operator_labels(allowed, location)}",
         operator=name,
         suggestion=suggestion,
         allowed=sorted(allowed),
@@ -79,21 +70,22 @@ def unknown_operator_problem(
 def shape_problem(operator: OperatorSpec, value: Any, location: Location) -> RuleSemanticError | None:
     """Return the problem when ``value`` is not the kind of value ``operator`` takes, else None."""
     name = operator.name
+    label = operator_label(name, location)
     if operator.shape == "none":
         if value is None:
             return None
         return problem(
-            f'operator "{name}" takes no value, but {show(value)} is given',
+            f'operator "{label}" takes no value, but {show(value)} is given',
             location,
             "unexpected_value",
             value=value,
             hint="Remove the value",
             operator=name,
         )
-    expected = SHAPE_WORDS.get(operator.shape, operator.shape)
+    expected = shape_words(operator.shape, location)
     if value is None:
         return problem(
-            f'operator "{name}" needs a value', location, "missing_value", hint=f"Give {expected}", operator=name
+            f'operator "{label}" needs a value', location, "missing_value", hint=f"Give {expected}", operator=name
         )
     is_list = isinstance(value, tuple)
     fits = {
@@ -105,7 +97,7 @@ def shape_problem(operator: OperatorSpec, value: Any, location: Location) -> Rul
     }.get(operator.shape, not is_list)
     if not fits:
         return problem(
-            f'operator "{name}" takes {expected}, not {show(value)}',
+            f'operator "{label}" takes {expected}, not {show(value)}',
             location,
             "wrong_value_shape",
             value=value,
@@ -115,7 +107,7 @@ def shape_problem(operator: OperatorSpec, value: Any, location: Location) -> Rul
         )
     if operator.shape == "list" and not value:
         return problem(
-            f'operator "{name}" needs at least one value, but the list is empty',
+            f'operator "{label}" needs at least one value, but the list is empty',
             location,
             "empty_list",
             hint="Add values to the list, or remove the condition",
@@ -126,7 +118,8 @@ def shape_problem(operator: OperatorSpec, value: Any, location: Location) -> Rul
 
 def duration_problems(value: Duration, location: Location) -> Iterator[RuleSemanticError]:
     """Yield the problems of a duration: an unknown unit, an amount below 1."""
-    if value.unit not in DURATION_UNITS:
+    known_unit = value.unit in DURATION_UNITS
+    if not known_unit:
         yield problem(
             f'unknown duration unit "{value.unit}"',
             location,
@@ -135,8 +128,11 @@ def duration_problems(value: Duration, location: Location) -> Iterator[RuleSeman
             hint="Use one of: " + ", ".join(DURATION_UNITS),
         )
     if isinstance(value.amount, bool) or not isinstance(value.amount, int) or value.amount <= 0:
+        # The text of a Duration has the singular unit for an amount of 1: "1 day", "0 days".
+        least = str(Duration(1, value.unit)) if known_unit else f"1 {value.unit}"
+        written = str(value) if known_unit and type(value.amount) is int else show(value.amount)
         yield problem(
-            f"a duration must be at least 1 {value.unit}, not {value.amount}",
+            f"a duration must be at least {least}, not {written}",
             location,
             "duration_not_positive",
             value=value.amount,

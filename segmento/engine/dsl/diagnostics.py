@@ -12,6 +12,7 @@ import unicodedata
 from lark import UnexpectedCharacters, UnexpectedToken
 
 from segmento.engine.dsl.failures import ParseFailure, syntax_error
+from segmento.engine.dsl.number_errors import number_around_character, number_error
 from segmento.engine.dsl.token_errors import explain_token
 from segmento.engine.errors import RuleSyntaxError
 
@@ -33,6 +34,9 @@ def explain(failure: ParseFailure) -> RuleSyntaxError:
 
 def _explain_character(failure: ParseFailure, error: UnexpectedCharacters) -> RuleSyntaxError:
     char = error.char
+    number = number_around_character(failure.text, error.pos_in_stream)
+    if number is not None:
+        return number_error(failure.text, number, failure.source)
     if char == '"':
         message, code = "unclosed string", "unclosed_string"
         hint = 'Add the closing " on the same line. Write a line break inside a string as \\n'

@@ -25,7 +25,7 @@ from segmento.engine.dsl.diagnostics import explain
 from segmento.engine.dsl.failures import ParseFailure, syntax_error
 from segmento.engine.dsl.lexicon import GRAMMAR_FILE
 from segmento.engine.dsl.transformer import RuleBuilder
-from segmento.engine.errors import RuleError, RuleSyntaxError
+from segmento.engine.errors import RuleError
 from segmento.engine.registry import Registry
 
 logger = logging.getLogger(__name__)
@@ -132,7 +132,32 @@ def parse_condition(text: str, source: str | None = None, *, registry: Registry 
     return condition
 
 
-def _parse(text: str, start: str, source: str | None, registry: Registry | None = None) -> Any:
+def parse_segments_or_problems(
+    text: str, source: str | None, registry: Registry | None = None
+) -> tuple[list[Segment], list[RuleError]]:
+    """Parse ``text`` as ``parse_segments`` does, returning its segments or every problem found.
+
+    A token the parser cannot take stops the parse, so it gives one problem. Values that
+    cannot be read (an impossible date, a bad escape) are all found. When there is a
+    problem, no segment is returned.
+    """
+    problems: list[RuleError] = []
+    try:
+        segments: list[Segment] = _parse(text, "start", source, registry, problems)
+    except RuleError as error:
+        return [], [error]
+    if problems:
+        return [], problems
+    return segments, []
+
+
+def _parse(
+    text: str, start: str, source: str | None, registry: Registry | None = None, problems: list[RuleError] | None = None
+) -> Any:
+    """Parse and build nodes. With ``problems``, errors in values are added there instead of raised.
+
+    The result is then of no use when ``problems`` is not empty.
+    """
     text = text.removeprefix("\ufeff")
     parser = dsl_parser()
     line_breaks: list[Token] = []
@@ -143,13 +168,15 @@ def _parse(text: str, start: str, source: str | None, registry: Registry | None 
         raise explain(ParseFailure(error, text, source, _lex_all(parser, text))) from None
     finally:
         _LINE_BREAKS.reset(recording)
-    builder = RuleBuilder(text, source, registry)
+    builder = RuleBuilder(text, source, registry, problems)
     try:
         parsed = builder.transform(tree)
     except VisitError as error:
         if isinstance(error.orig_exc, RuleError):
             raise error.orig_exc from None
         raise
+    if problems:
+        return parsed
     lines = text.split("\n")
     comments = find_comments(line_breaks, lines)
     if isinstance(parsed, list):

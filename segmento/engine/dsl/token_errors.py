@@ -2,7 +2,7 @@
 
 Each explainer looks at the failing token, the token before it and the terminals the
 parser would have accepted, and returns an error or ``None``. The first error found
-wins: an unclosed bracket, a missing value or operator, an unknown operator word
+wins: a number in another notation, an unclosed bracket, a missing value or operator, an unknown operator word
 (with a did-you-mean), a keyword where a name belongs, and so on.
 """
 
@@ -15,6 +15,7 @@ from typing import Final
 from lark import Token, UnexpectedToken
 
 from segmento.engine.dsl.failures import ParseFailure
+from segmento.engine.dsl.number_errors import number_after_token, number_error
 from segmento.engine.dsl.lexicon import (
     CLOSING_BRACKETS,
     KEYWORDS,
@@ -38,6 +39,9 @@ _PHRASE_WORDS: Final = frozenset({"NOT", "IN", "IS", "CONTAINS", "STARTS", "ENDS
 _CONDITION_STARTS: Final = frozenset(
     {"NAME", "QUOTED_NAME", "ALL", "ANY", "NONE", "NOT", "IN", "COUNT", "SUM", "BIRTHDAY"}
 )
+# Words that start a built-in operator that an event count or sum cannot take, and the words that may follow.
+_FIELD_OPERATOR_WORDS: Final = frozenset({"IS", "CONTAINS", "STARTS", "ENDS", "BEFORE", "AFTER", "ON"})
+_OPERATOR_TAIL_WORDS: Final = frozenset({"NOT", "SET", "EMPTY", "WITH", "ANY", "ALL", "NONE"})
 _KNOWN_PHRASES: Final = sorted(set(OPERATOR_PHRASES.values()) | {"in [...]", "not in [...]"} - {"in", "not in"})
 _MAX_EXPECTED_LISTED: Final = 8
 
@@ -66,6 +70,19 @@ def _token_index(tokens: list[Token], token: Token) -> int:
         if candidate.start_pos == token.start_pos and candidate.type == token.type:
             return index
     return len(tokens)
+
+
+def _malformed_number(
+    failure: ParseFailure, token: Token, previous: Token | None, accepts: set[str], index: int
+) -> RuleSyntaxError | None:
+    """Explain ``1e3``, ``5.000.000`` or ``5,000``: a number the parser reads as several tokens."""
+    if "DAYS" in accepts and token.type == "NAME" and str(token.value)[:1] not in ("e", "E"):
+        # ``in last 7d`` is a misspelt unit, which ``_missing_unit`` explains.
+        return None
+    found = number_after_token(failure.text, failure.tokens, index)
+    if found is None:
+        return None
+    return number_error(failure.text, found, failure.source)
 
 
 def _unclosed_bracket(
@@ -203,6 +220,27 @@ def _missing_operator(
             hint="Write an operator such as =, >=, in [...], contains or is set",
         )
     return None
+
+
+def _field_operator_on_event(
+    failure: ParseFailure, token: Token, previous: Token | None, accepts: set[str], index: int
+) -> RuleSyntaxError | None:
+    """Explain ``count(purchase) contains 1``: an operator of field tests after an event count or sum."""
+    if token.type not in _FIELD_OPERATOR_WORDS or "EQ" not in accepts or token.type in accepts:
+        return None
+    words = [str(token.value)]
+    for following in failure.tokens[index + 1 :]:
+        if following.type not in _OPERATOR_TAIL_WORDS or following.line != token.line:
+            break
+        words.append(str(following.value))
+    typed = " ".join(words)
+    return failure.at(
+        token,
+        f"operator `{typed}` cannot compare an event count or sum",
+        code="operator_not_allowed",
+        hint="Compare the count or sum with =, !=, >, >=, <, <=, between or not between",
+        word=typed,
+    )
 
 
 def _unknown_operator(
@@ -390,6 +428,7 @@ def _missing_word(
 
 
 _EXPLAINERS: Final[tuple[_Explainer, ...]] = (
+    _malformed_number,
     _unclosed_bracket,
     _unmatched_closing,
     _mistyped_symbol,
@@ -397,6 +436,7 @@ _EXPLAINERS: Final[tuple[_Explainer, ...]] = (
     _name_expected,
     _unknown_group,
     _missing_operator,
+    _field_operator_on_event,
     _unknown_operator,
     _missing_unit,
     _missing_value,

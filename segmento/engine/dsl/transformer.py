@@ -4,6 +4,11 @@ There is one method per grammar rule. A rule without a method is a bug in this m
 so the default handler raises instead of passing the subtree through. Every node gets
 the line and column of its first token, and ``ends`` records where each node ends, so
 that comments can be attached afterwards (``comments.py``).
+
+A value that lexes but cannot be read (an impossible date, a bad escape, a number with
+a leading zero) raises a located error. Given a ``problems`` list, the builder records
+each such error there instead and goes on, so one pass finds them all. The nodes it
+then returns contain placeholders and must be thrown away.
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ from segmento.engine.ast import (
 from segmento.engine.dsl import literals
 from segmento.engine.dsl.failures import syntax_error
 from segmento.engine.dsl.lexicon import BIRTHDAY_FIELD, GRAMMAR_FILE, SYMBOL_OPERATORS
+from segmento.engine.dsl.number_errors import has_leading_zero, leading_zero_error
 from segmento.engine.catalog import closest
-from segmento.engine.errors import Location, RuleSchemaError, RuleSyntaxError
+from segmento.engine.errors import Location, RuleError, RuleSchemaError, RuleSyntaxError
 from segmento.engine.jsonform import parse_json_text
 from segmento.engine.jsonform_schema import schema_problems
 from segmento.engine.registry import Registry, get_registry
@@ -71,11 +77,18 @@ class _Test(NamedTuple):
 class RuleBuilder(Transformer_NonRecursive[Token, Any]):
     """Transformer from the parse tree to ``Segment`` and ``Condition`` nodes."""
 
-    def __init__(self, text: str, source: str | None, registry: Registry | None = None) -> None:
+    def __init__(
+        self,
+        text: str,
+        source: str | None,
+        registry: Registry | None = None,
+        problems: list[RuleError] | None = None,
+    ) -> None:
         super().__init__(visit_tokens=False)
         self._text = text
         self._source = source
         self._registry = registry
+        self._problems = problems
         self.ends: dict[tuple[int, int], tuple[int, int]] = {}
         """The position just after each node's last token, by the position of its first token."""
 
@@ -103,12 +116,23 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
             value=str(token.value),
         )
 
-    def _read(self, token: Token, reader: Callable[[str], _Value]) -> _Value:
-        """Return ``reader(token text)``, turning a ``LiteralError`` into a located syntax error."""
+    def _report(self, error: RuleError, placeholder: _Value) -> _Value:
+        """Raise ``error``, or record it and return ``placeholder`` when the builder collects problems."""
+        if self._problems is None:
+            raise error
+        self._problems.append(error)
+        return placeholder
+
+    def _read(self, token: Token, reader: Callable[[str], _Value]) -> _Value | None:
+        """Return ``reader(token text)``, turning a ``LiteralError`` into a located syntax error.
+
+        Returns ``None`` when the builder collects problems and the text cannot be read.
+        """
         try:
             return reader(str(token.value))
         except literals.LiteralError as error:
-            raise self._error(token, error.message, code=error.code, offset=error.offset, hint=error.hint) from None
+            located = self._error(token, error.message, code=error.code, offset=error.offset, hint=error.hint)
+            return self._report(located, None)
 
     # --- files and segments ----------------------------------------------------------------
 
@@ -123,14 +147,14 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
     ) -> Segment:
         return Segment(
             id=name,
-            name=self._read(title, literals.read_quoted),
+            name=self._read(title, literals.read_quoted) or "",
             condition=condition,
             description=description or "",
             loc=self._loc(meta),
         )
 
     def description(self, meta: Meta, _description: Token, text: Token) -> str:
-        return self._read(text, literals.read_quoted)
+        return self._read(text, literals.read_quoted) or ""
 
     # --- groups and references -------------------------------------------------------------
 
@@ -144,6 +168,14 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
         return SegmentRef(name, negated=negation is not None, loc=self._loc(meta))
 
     def plugin_condition(self, meta: Meta, _use: Token, name: str, json_value: _Span) -> Node:
+        if self._problems is None:
+            return self._plugin_condition(meta, name, json_value)
+        try:
+            return self._plugin_condition(meta, name, json_value)
+        except RuleError as error:
+            return self._report(error, Group("all", (), loc=self._loc(meta)))
+
+    def _plugin_condition(self, meta: Meta, name: str, json_value: _Span) -> Node:
         registry = self._registry or get_registry()
         kind = registry.condition_kinds.get(name)
         if kind is None:
@@ -225,20 +257,21 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
 
     def key(self, meta: Meta, token: Token) -> str:
         if token.type == "STRING":
-            return self._read(token, literals.read_quoted)
+            return self._read(token, literals.read_quoted) or ""
         text = str(token.value)
         if not text.isdigit():
-            raise self._error(
+            invalid = self._error(
                 token,
                 f"{text} is not a valid key",
                 code="invalid_key",
                 hint=f'Write keys as plain digits or as strings: "{text}"',
             )
+            return self._report(invalid, text)
         return text
 
     def options(self, meta: Meta, _ignoring: Token, first: Token, second: Token | None) -> TextOptions:
         if second is not None and second.value == first.value:
-            raise self._error(second, f"`{second.value}` is given twice", code="duplicate_option")
+            self._report(self._error(second, f"`{second.value}` is given twice", code="duplicate_option"), None)
         words = {first.value, second.value if second is not None else None}
         return TextOptions(ignore_case="case" in words, ignore_accents="accents" in words)
 
@@ -324,7 +357,7 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
 
     def birthday_in_next(self, meta: Meta, _in: Token, next_word: Token, duration: Duration) -> _Test:
         if duration.unit != "days":
-            raise syntax_error(
+            not_days = syntax_error(
                 self._text,
                 next_word.end_line or 1,
                 (next_word.end_column or 1) + 1,
@@ -334,6 +367,7 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
                 hint="Write the number of days, for example birthday in next 14 days",
                 value=str(duration),
             )
+            self._report(not_days, None)
         return _Test("birthday_in_next", duration.amount)
 
     def birthday_today(self, meta: Meta, _today: Token) -> _Test:
@@ -405,6 +439,8 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
         kind = token.type
         if kind == "STRING":
             return self._read(token, literals.read_quoted)
+        if kind in ("INTEGER", "DECIMAL") and has_leading_zero(str(token.value)):
+            return self._report(leading_zero_error(self._text, token, self._source), 0)
         if kind == "INTEGER":
             return literals.read_integer(str(token.value))
         if kind == "DECIMAL":
@@ -433,6 +469,9 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
         if token.type == "NAME":
             return normalize(str(token.value))
         text = self._read(token, literals.read_quoted)
+        if text is None:
+            return ""
         if not text:
-            raise self._error(token, "empty name", code="empty_name", hint="Write the name between the backticks")
+            empty = self._error(token, "empty name", code="empty_name", hint="Write the name between the backticks")
+            return self._report(empty, "")
         return text
