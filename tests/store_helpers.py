@@ -157,7 +157,7 @@ class Checkpoint:
 
     def wait(
         self,
-        process: subprocess.Popen[str] | None = None,
+        process: subprocess.Popen[Any] | None = None,
         *,
         finished: Callable[[], bool] | None = None,
         timeout: float = 60,
@@ -183,7 +183,7 @@ class Checkpoint:
             time.sleep(0.02)
 
     def release_all(
-        self, process: subprocess.Popen[str] | None = None, *, finished: Callable[[], bool] | None = None
+        self, process: subprocess.Popen[Any] | None = None, *, finished: Callable[[], bool] | None = None
     ) -> None:
         """Release the run now and at every later hit, until it ends."""
         self.release()

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from segmento.adapters.shopdb.state import watermarks
 from segmento.adapters.sql_store import SqlProfileStore
 from segmento.engine.computations import ProfileSettings
 from tests.shopdb.databases import MAPPING_FILE, ROOT, loaded_shop
+from tests.store_helpers import Checkpoint
 from tests.shopdb.loader import RETAIL_FILE, ShopCounts, write_subset
 
 pytestmark = pytest.mark.mariadb
@@ -292,16 +292,17 @@ def test_killed_import_leaves_store_consistent(shop: Shop, tmp_path: Path) -> No
     # Let every customer batch and the first order batch commit, then kill the process
     # while the second order batch is written but not committed.
     customer_batches = -(-shop.counts.customers // batch)
-    reached = checkpoints / "shopdb_batch_written.reached"
+    checkpoint = Checkpoint(checkpoints, "shopdb_batch_written")
     try:
         for hit in range(1, customer_batches + 3):
-            _wait_for(reached, process)
-            assert json.loads(reached.read_text(encoding="utf-8"))["hit"] == hit
+            # Waiting for the next hit number, not for the file to go, cannot miss a
+            # batch that rewrites the file at once.
+            details = checkpoint.wait(process, timeout=120)
+            assert details is not None, f"the import exited before batch {hit}"
+            assert details["hit"] == hit
             if hit == customer_batches + 2:
                 break
-            (checkpoints / "shopdb_batch_written.release").touch()
-            while reached.exists():
-                time.sleep(0.02)
+            checkpoint.release()
         process.send_signal(signal.SIGKILL)
     finally:
         process.kill()
@@ -325,16 +326,6 @@ def test_killed_import_leaves_store_consistent(shop: Shop, tmp_path: Path) -> No
     assert count(store, orders) == shop.counts.orders
     assert count(store, order_lines) == shop.counts.lines
     assert count(store, customers) == shop.counts.customers
-
-
-def _wait_for(path: Path, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while not path.exists():
-        if process.poll() is not None:
-            pytest.fail(f"the import ended with status {process.returncode} before the checkpoint")
-        if time.monotonic() > deadline:
-            pytest.fail("the import did not reach the checkpoint within 60 s")
-        time.sleep(0.02)
 
 
 def _ordered_keys(shop: Shop, table: str) -> list[int]:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from segmento.adapters.ingest.model import metadata as ingest_metadata
 from segmento.adapters.locks import store_locks
 from segmento.adapters.migrations.catalog import FIXED_TABLES, profile_catalogs
+from segmento.adapters.shopdb.state import metadata as shopdb_metadata
 from segmento.plugins.sql.model import ProfileModel
 
 
@@ -26,4 +27,6 @@ def fixed_metadata() -> sa.MetaData:
             table.to_metadata(combined)
     store_locks.to_metadata(combined)
     profile_catalogs.to_metadata(combined)
+    for table in shopdb_metadata.sorted_tables:
+        table.to_metadata(combined)
     return combined

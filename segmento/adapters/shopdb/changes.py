@@ -31,7 +31,7 @@ from segmento.adapters.ingest.model import dirty_profiles, naive_utc, profile_bu
 from segmento.adapters.profile_builder import BuildResult, build_profiles
 from segmento.adapters.profile_queries import relation
 from segmento.adapters.shopdb.convert import utc_now
-from segmento.adapters.shopdb.state import changed_fields, create_state_tables, segment_evaluations
+from segmento.adapters.shopdb.state import changed_fields, segment_evaluations
 from segmento.adapters.sql_store import SqlProfileStore
 from segmento.engine.ast import Segment
 from segmento.engine.computations import POPULATION, ProfileSettings, time_windows
@@ -53,7 +53,6 @@ def build_tracking_changes(store: SqlProfileStore, settings: ProfileSettings, as
     With ``compare=False`` no profile is read and every field is noted as changed, for
     runs that evaluate every segment anyway.
     """
-    create_state_tables(store.engine)
     with store.engine.connect() as connection:
         pending = set(connection.scalars(sa.select(changed_fields.c.field)))
         candidates = _rebuild_candidates(connection, settings, as_of) if compare else None

@@ -141,6 +141,8 @@ def key_text(value: Any) -> str:
     """Return a key value as text: ``17850`` for an integer, or NFC text without spaces around it."""
     if isinstance(value, bool):
         return str(int(value))
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, Decimal) and value == value.to_integral_value():
         return str(int(value))
     if isinstance(value, bytes):

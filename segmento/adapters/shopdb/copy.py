@@ -9,6 +9,11 @@ high mark) and copies the rows up to it, in four passes:
 4. orders with a line of a product changed after the products' watermark, so a new
    name, category or kind reaches the lines, unless an earlier pass copied them.
 
+Then it copies again the orders with a line of a product whose category path changed
+(a category renamed or moved), and, when the mapping's ``reconcile`` policy says so,
+reconciles the keys (``reconcile``): rows deleted from the shop are removed, and rows
+no pass copied, such as those whose watermark is ``NULL``, are copied.
+
 On the first import passes 3 and 4 have nothing to do: their watermarks start at their
 high marks, because pass 2 reads every line after those were taken. Each batch is one
 transaction with its watermark (see ``writer``). Copies replace rows, so running an
@@ -30,13 +35,24 @@ from sqlalchemy.pool import NullPool
 from segmento.adapters.checkpoints import checkpoint
 from segmento.adapters.ingest.loader import ImportResult
 from segmento.adapters.ingest.progress import Progress
-from segmento.adapters.shopdb.convert import key_text
+from segmento.adapters.shopdb.convert import key_text, utc_now
 from segmento.adapters.shopdb.introspect import check_mapping
 from segmento.adapters.shopdb.mapping import Role, ShopMapping
 from segmento.adapters.shopdb.mapping_file import load_mapping
 from segmento.adapters.shopdb.reader import ShopReader
+from segmento.adapters.shopdb.reconcile import Reconciliation
 from segmento.adapters.shopdb.records import Records
-from segmento.adapters.shopdb.state import Watermark, create_state_tables, read_watermark, write_watermark
+from segmento.adapters.shopdb.state import (
+    Watermark,
+    check_state_tables,
+    digest,
+    forget_keys,
+    last_reconciled,
+    read_watermark,
+    record_keys,
+    stored_digests,
+    write_watermark,
+)
 from segmento.adapters.shopdb.writer import StoreWriter, start_import
 from segmento.adapters.urls import mask_url, redact
 from segmento.engine.errors import DataError, Location
@@ -112,7 +128,8 @@ def import_shopdb(
                 hint="Check the host, the database name and the credentials in the variables the url refers to",
                 code="shopdb_connect",
             ) from None
-        create_state_tables(engine)
+        with engine.connect() as connection:
+            check_state_tables(connection)
         reader = ShopReader(shop, mapping, tables)
         _Copy(engine, mapping, source.name, reader, result, progress).run()
     finally:
@@ -164,6 +181,7 @@ class _Copy:
                 if lows[role] is None and high is not None:
                     write_watermark(connection, self.source, role, high)
                     lows[role] = high
+            reconcile = self.mapping.reconcile.due(last_reconciled(connection, self.source), utc_now())
         self.writer = StoreWriter(self.result.import_id, self.result)
         self.records = Records(self.mapping, self.source, self.reader.category_paths())
         total = sum(self.reader.count_between(role, lows[role], high) for role, high in highs.items() if high is not None)
@@ -175,9 +193,16 @@ class _Copy:
                 high = highs[role]
                 if high is not None:
                     self._pass(role, lows[role], high)
+            self._changed_categories()
         finally:
             if self.progress is not None:
                 self.progress.finish()
+        if reconcile:
+            Reconciliation(self.engine, self.mapping, self.source, self.reader, self, self.writer).run()
+        else:
+            logger.info(
+                "shop database import of %s: no reconciliation this time (reconcile: %s)", self.source, self.mapping.reconcile.describe()
+            )
         with self.engine.begin() as connection:
             self.writer.update_counts(connection)
 
@@ -204,33 +229,78 @@ class _Copy:
             if self.progress is not None:
                 self.progress.update(self.done, self.result.read, self.result.rejected)
 
+    def _changed_categories(self) -> None:
+        """Copy again the orders with a line of a product whose category path changed since the last import.
+
+        The paths are recorded per category key, after the orders are copied, so an
+        interrupted import finds the same changes again. The first import, or the first
+        after an upgrade, only records them.
+        """
+        if "categories" not in self.mapping.tables:
+            return
+        current = {key: digest([path]) for key, path in self.records.category_paths.items()}
+        with self.engine.connect() as connection:
+            previous = stored_digests(connection, self.source, "categories")
+        changed = sorted(key for key in current.keys() | previous.keys() if current.get(key) != previous.get(key))
+        if not changed:
+            return
+        if previous:
+            products = self.reader.products_in_categories(changed)
+            logger.info(
+                "shop database import of %s: %d categories changed their path; copying the orders of %d products again",
+                self.source,
+                len(changed),
+                len(products),
+            )
+            for start in range(0, len(products), self.mapping.batch_size):
+                order_keys = self._not_copied(self.reader.order_keys_of_products(products[start : start + self.mapping.batch_size]))
+                for first in range(0, len(order_keys), self.mapping.batch_size):
+                    with self.engine.begin() as connection:
+                        self.copy_orders(connection, order_keys[first : first + self.mapping.batch_size])
+                        self.writer.update_counts(connection)
+                        checkpoint("shopdb_batch_written", connection)
+        with self.engine.begin() as connection:
+            record_keys(connection, self.source, "categories", {key: current[key] for key in changed if key in current})
+            forget_keys(connection, self.source, "categories", [key for key in changed if key not in current])
+
     def _customers(self, connection: sa.Connection, rows: Sequence[Any]) -> None:
-        converted, rejected = self.records.customer_rows(rows)
-        self.writer.replace_customers(connection, converted, len(rows), rejected)
+        self.copy_customers(connection, rows)
 
     def _orders(self, connection: sa.Connection, rows: Sequence[Any]) -> None:
         order_key = self.mapping.tables["orders"].key
         keys = [row[order_key] for row in rows]
-        self._copy_orders(connection, keys, rows)
+        self.copy_orders(connection, keys, rows)
 
     def _changed_lines(self, connection: sa.Connection, rows: Sequence[Any]) -> None:
         self.result.read += len(rows)
-        self._copy_orders(connection, self._not_copied(self.reader.order_keys_of_lines(rows)))
+        self.copy_orders(connection, self._not_copied(self.reader.order_keys_of_lines(rows)))
 
     def _changed_products(self, connection: sa.Connection, rows: Sequence[Any]) -> None:
         self.result.read += len(rows)
         product_key = self.mapping.tables["products"].key
         order_keys = self.reader.order_keys_of_products([row[product_key] for row in rows])
-        self._copy_orders(connection, self._not_copied(order_keys))
+        self.copy_orders(connection, self._not_copied(order_keys))
 
-    def _copy_orders(self, connection: sa.Connection, keys: Sequence[Any], rows: Sequence[Any] | None = None) -> None:
+    def copy_customers(self, connection: sa.Connection, rows: Sequence[Any]) -> None:
+        """Store the customer ``rows`` read from the shop, and record their keys."""
+        key = self.mapping.tables["customers"].key
+        converted, rejected = self.records.customer_rows(rows)
+        keys = [key_text(row[key]) for row in rows if row[key] is not None]
+        self.writer.replace_customers(connection, converted, len(rows), rejected, keys)
+
+    def copy_orders(self, connection: sa.Connection, keys: Sequence[Any], rows: Sequence[Any] | None = None) -> int:
+        """Replace the stored orders ``keys`` by the shop's rows (read now unless ``rows`` is given), with their lines.
+
+        Returns how many stored lines the copy removed and did not store again.
+        """
         if not keys:
-            return
+            return 0
         if rows is None:
             rows = self.reader.orders(keys)
         batch = self.records.order_batch(keys, rows, self.reader.lines(keys))
-        self.writer.replace_orders(connection, batch)
+        removed_lines = self.writer.replace_orders(connection, batch)
         self.copied.update(batch.keys)
+        return removed_lines
 
     def _not_copied(self, keys: Sequence[Any]) -> list[Any]:
         return [key for key in keys if key_text(key) not in self.copied]

@@ -73,7 +73,9 @@ def check_mapping(mapping: ShopMapping, connection: sa.Connection) -> SourceTabl
         if table_map.table not in existing:
             problems.append(_missing("table", table_map.table, existing, table_map.location, "in the shop database"))
             continue
-        live = {column["name"]: column["type"] for column in inspector.get_columns(table_map.table)}
+        reflected = inspector.get_columns(table_map.table)
+        live = {column["name"]: column["type"] for column in reflected}
+        nullable = {column["name"] for column in reflected if column.get("nullable", True)}
         needed = _needed_columns(table_map)
         for column, location, kind in needed:
             if column not in live:
@@ -83,6 +85,13 @@ def check_mapping(mapping: ShopMapping, connection: sa.Connection) -> SourceTabl
         names = list(dict.fromkeys(column for column, _, _ in needed if column in live))
         tables[role] = sa.Table(table_map.table, metadata, *(sa.Column(name, live[name]) for name in names))
         _warn_missing_indexes(inspector, table_map, live)
+        if table_map.watermark in nullable and table_map.watermark != table_map.key and not mapping.reconcile.enabled:
+            logger.warning(
+                "column %s.%s may be NULL, and only reconciliation copies the rows where it is NULL, "
+                "which the mapping turns off: set reconcile to every_import or an interval such as 12h",
+                table_map.table,
+                table_map.watermark,
+            )
     if problems:
         raise MappingError(problems)
     return SourceTables(tables)

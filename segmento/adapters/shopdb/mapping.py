@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final, Literal
 
@@ -152,6 +153,30 @@ class OrderStatuses:
     returns: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True, slots=True)
+class ReconcilePolicy:
+    """How often an import reconciles the shop's keys with the keys it copied.
+
+    ``enabled`` false is ``reconcile: never``. ``interval`` ``None`` reconciles on every
+    import; otherwise an import reconciles when the last reconciliation finished at
+    least that long ago.
+    """
+
+    enabled: bool = True
+    interval: timedelta | None = None
+
+    def due(self, last: datetime | None, now: datetime) -> bool:
+        """Return whether an import at ``now`` reconciles, after one that finished at ``last``."""
+        if not self.enabled:
+            return False
+        return self.interval is None or last is None or now - last >= self.interval
+
+    def describe(self) -> str:
+        if not self.enabled:
+            return "never"
+        return "every_import" if self.interval is None else f"every {self.interval}"
+
+
 @dataclass(frozen=True)
 class ShopMapping:
     """A whole mapping file.
@@ -159,7 +184,8 @@ class ShopMapping:
     ``url`` is the source database URL as written, with ``${NAME}`` references to
     environment variables; ``resolve_url`` substitutes them. ``timezone`` is the zone of
     naive datetimes; ``settle_seconds`` leaves rows whose update time is that close to
-    the source's current time for the next import.
+    the source's current time for the next import; ``reconcile`` sets how often deleted
+    and missed rows are looked for.
     """
 
     path: Path
@@ -170,6 +196,7 @@ class ShopMapping:
     settle_seconds: int
     tables: dict[Role, TableMap]
     statuses: OrderStatuses = OrderStatuses()
+    reconcile: ReconcilePolicy = ReconcilePolicy()
 
     def table(self, role: Role) -> TableMap | None:
         return self.tables.get(role)

@@ -19,7 +19,9 @@ variable.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -33,6 +35,7 @@ from segmento.adapters.shopdb.mapping import (
     WATERMARKED,
     ColumnMap,
     OrderStatuses,
+    ReconcilePolicy,
     Role,
     ShopMapping,
     TableMap,
@@ -44,10 +47,12 @@ from segmento.engine.errors import DataError, Location, SegmentoError
 from segmento.engine.temporal import DEFAULT_TIMEZONE, load_timezone
 
 DEFAULT_BATCH_SIZE: Final = 1000
-SOURCE_KEYS: Final = frozenset({"url", "timezone", "batch_size", "settle_seconds"})
+SOURCE_KEYS: Final = frozenset({"url", "timezone", "batch_size", "settle_seconds", "reconcile"})
 TABLE_KEYS: Final = frozenset({"table", "key", "watermark", "columns", "statuses"})
 COLUMN_KEYS: Final = frozenset({"column", "codes", "default", "scale", "timezone"})
 STATUS_KEYS: Final = frozenset({"skip", "returns"})
+INTERVAL: Final = re.compile(r"(\d+)\s*([mhd])")
+INTERVAL_UNITS: Final = {"m": "minutes", "h": "hours", "d": "days"}
 
 
 class _Section:
@@ -180,6 +185,7 @@ def load_mapping(path: str | Path) -> ShopMapping:
         settle_seconds=_positive(source, "settle_seconds", 0, minimum=0),
         tables=tables,
         statuses=statuses,
+        reconcile=_reconcile(source),
     )
 
 
@@ -324,6 +330,26 @@ def _positive(section: _Section, key: str, default: int, *, minimum: int) -> int
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise DataError(f"{key!r} must be a whole number of at least {minimum}", location=section.key_location(key), value=value, code="shopdb_mapping")
     return value
+
+
+def _reconcile(section: _Section) -> ReconcilePolicy:
+    """Read ``reconcile``: ``every_import`` (the default), ``never``, or an interval such as ``12h``."""
+    value = section.value("reconcile", "every_import")
+    text = str(value).strip() if isinstance(value, str) else None
+    if text == "every_import":
+        return ReconcilePolicy()
+    if text == "never":
+        return ReconcilePolicy(enabled=False)
+    match = INTERVAL.fullmatch(text) if text is not None else None
+    if match is None or int(match.group(1)) == 0:
+        raise DataError(
+            f"'reconcile' must be every_import, never or an interval, not {value!r}",
+            location=section.key_location("reconcile"),
+            value=value,
+            hint="An interval is a whole number of minutes, hours or days: 30m, 12h, 7d",
+            code="shopdb_mapping",
+        )
+    return ReconcilePolicy(interval=timedelta(**{INTERVAL_UNITS[match.group(2)]: int(match.group(1))}))
 
 
 def _check_timezone(name: str, location: Location) -> None:

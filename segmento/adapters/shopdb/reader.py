@@ -1,15 +1,18 @@
-"""Queries on the shop database: rows past a watermark, orders with their lines, category paths.
+"""Queries on the shop database: rows past a watermark, orders with their lines, keys, category paths.
 
 Rows are read in ``(watermark, key)`` order with keyset pagination, so rows that share
-an update time are neither skipped nor read twice at a batch boundary. Each query runs
-in its own short transaction, so the copy keeps no long read open on the shop's
+an update time are neither skipped nor read twice at a batch boundary. A row whose
+watermark is ``NULL`` is in no such range; only reconciliation copies it. Each query
+runs in its own short transaction, so the copy keeps no long read open on the shop's
 database. Every statement is built with SQLAlchemy Core from the reflected tables.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -19,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from segmento.adapters.shopdb.convert import key_text
 from segmento.adapters.shopdb.introspect import SourceTables
 from segmento.adapters.shopdb.mapping import Role, ShopMapping, TableMap
-from segmento.adapters.shopdb.state import Watermark
+from segmento.adapters.shopdb.state import Watermark, digest
 
 LOOKUP_SIZE: Final = 500
 """Keys per ``IN`` list."""
@@ -49,7 +52,8 @@ class ShopReader:
         """
         table_map = self.table_map(role)
         columns = self._watermark_columns(role)
-        statement = sa.select(*columns).order_by(*(column.desc() for column in columns)).limit(1)
+        # PostgreSQL sorts NULL first in descending order; a NULL watermark is no high mark.
+        statement = sa.select(*columns).where(columns[0].is_not(None)).order_by(*(column.desc() for column in columns)).limit(1)
         with self.engine.connect() as connection:
             settle = self._settle_bound(connection, role)
             if settle is not None:
@@ -80,11 +84,15 @@ class ShopReader:
 
     def orders(self, keys: Sequence[Any]) -> list[RowMapping]:
         """Return the order rows with the given keys."""
-        table = self.tables["orders"]
-        key = table.c[self.table_map("orders").key]
+        return self.rows_by_key("orders", keys)
+
+    def rows_by_key(self, role: Role, keys: Sequence[Any]) -> list[RowMapping]:
+        """Return the rows of ``role``'s table with the given keys."""
+        table = self.tables[role]
+        key = table.c[self.table_map(role).key]
         rows: list[RowMapping] = []
         with self.engine.connect() as connection:
-            for chunk in _chunks(keys):
+            for chunk in _chunks(typed_keys(key, keys)):
                 rows.extend(connection.execute(sa.select(table).where(key.in_(chunk))).mappings())
         return rows
 
@@ -103,7 +111,7 @@ class ShopReader:
             source = lines.outerjoin(products, product_column == products.c[products_map.key])
         rows: list[RowMapping] = []
         with self.engine.connect() as connection:
-            for chunk in _chunks(order_keys):
+            for chunk in _chunks(typed_keys(order_column, order_keys)):
                 statement = sa.select(*selected).select_from(source).where(order_column.in_(chunk))
                 rows.extend(connection.execute(statement.order_by(lines.c[lines_map.key])).mappings())
         return rows
@@ -124,6 +132,57 @@ class ShopReader:
                 statement = sa.select(order_column).where(product_column.in_(chunk)).distinct()
                 keys.update(dict.fromkeys(connection.scalars(statement)))
         return list(keys)
+
+    def line_digests(self, order_keys: Sequence[Any]) -> dict[str, str]:
+        """Return, for each of the given orders (by key as text), the digest of its lines' keys.
+
+        It equals the digest ``records.order_batch`` computes from the lines it copies,
+        so a difference means a line was added or deleted since the order was copied.
+        """
+        lines = self.tables["order_lines"]
+        lines_map = self.table_map("order_lines")
+        order_column = lines.c[lines_map.columns["order"].column]
+        keys: dict[str, list[str]] = defaultdict(list)
+        with self.engine.connect() as connection:
+            for chunk in _chunks(order_keys):
+                statement = sa.select(order_column, lines.c[lines_map.key]).where(order_column.in_(chunk))
+                for order_key, line_key in connection.execute(statement):
+                    keys[key_text(order_key)].append(key_text(line_key))
+        return {key_text(order_key): digest(keys.get(key_text(order_key), ())) for order_key in order_keys}
+
+    # --- keys ----------------------------------------------------------------------------
+
+    def keys_after(self, role: Role, after: Any, limit: int) -> list[Any]:
+        """Return up to ``limit`` keys of ``role``'s table after ``after`` (``None``: from the start), in key order."""
+        key = self.tables[role].c[self.table_map(role).key]
+        statement = sa.select(key).where(key.is_not(None))
+        if after is not None:
+            statement = statement.where(key > after)
+        with self.engine.connect() as connection:
+            return list(connection.scalars(statement.order_by(key).limit(limit)))
+
+    def existing_keys(self, role: Role, keys: Sequence[str]) -> set[str]:
+        """Return the members of ``keys`` (keys as text) that ``role``'s table still has."""
+        key = self.tables[role].c[self.table_map(role).key]
+        found: set[str] = set()
+        with self.engine.connect() as connection:
+            for chunk in _chunks(typed_keys(key, keys)):
+                found.update(key_text(value) for value in connection.scalars(sa.select(key).where(key.in_(chunk))))
+        return found & set(keys)
+
+    def products_in_categories(self, category_keys: Sequence[str]) -> list[Any]:
+        """Return the keys of the products in the given categories (keys as text)."""
+        products = self.tables.get("products")
+        category = self.table_map("products").column("category") if products is not None else None
+        if products is None or category is None:
+            return []
+        column = products.c[category]
+        key = products.c[self.table_map("products").key]
+        found: list[Any] = []
+        with self.engine.connect() as connection:
+            for chunk in _chunks(typed_keys(column, category_keys)):
+                found.extend(connection.scalars(sa.select(key).where(column.in_(chunk))))
+        return found
 
     # --- categories ----------------------------------------------------------------------
 
@@ -201,6 +260,34 @@ def _at_most(columns: Sequence[sa.Column[Any]], values: Sequence[Any]) -> Column
         return columns[0] <= values[0]
     first, second = columns
     return sa.and_(first <= values[0], sa.or_(first < values[0], second <= values[1]))
+
+
+def typed_keys(column: sa.Column[Any], texts: Iterable[Any]) -> list[Any]:
+    """Return keys, such as those stored as text, as values of ``column``'s type.
+
+    PostgreSQL cannot compare an integer column with text, and MySQL may not use the
+    column's index for it. A text that is no value of the type (``"A1"`` for an integer
+    column) matches no row, so it is left out.
+    """
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        return list(texts)
+    values: list[Any] = []
+    for text in texts:
+        if python_type is int:
+            try:
+                values.append(int(text))
+            except ValueError:
+                continue
+        elif python_type is Decimal:
+            try:
+                values.append(Decimal(text))
+            except InvalidOperation:
+                continue
+        else:
+            values.append(text)
+    return values
 
 
 def _chunks(keys: Sequence[Any]) -> Iterable[list[Any]]:

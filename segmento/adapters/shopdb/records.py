@@ -29,6 +29,7 @@ from segmento.adapters.ingest.model import ID_LENGTH
 from segmento.adapters.shopdb.convert import Converter, key_text, line_amounts, utc_now
 from segmento.adapters.shopdb.mapping import ShopMapping
 from segmento.adapters.shopdb.reader import PRODUCT_PREFIX
+from segmento.adapters.shopdb.state import digest
 
 Row = dict[str, Any]
 
@@ -48,13 +49,18 @@ class ShopReject:
 
 @dataclass
 class OrderBatch:
-    """Rows that replace everything stored for the orders ``keys``."""
+    """Rows that replace everything stored for the orders ``keys``.
+
+    ``digests`` has, for every order row read (stored, skipped or rejected), the digest
+    of its lines' keys; a key without an order row has none.
+    """
 
     keys: list[str] = field(default_factory=list)
     orders: list[Row] = field(default_factory=list)
     lines: list[Row] = field(default_factory=list)
     events: list[Row] = field(default_factory=list)
     rejects: list[ShopReject] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)
     read: int = 0
 
     @property
@@ -123,8 +129,12 @@ class Records:
             if line[order_column] is not None:
                 lines_by_order[key_text(line[order_column])].append(line)
         statuses = self.mapping.statuses
+        line_key = self.lines.table.key
         for row in orders:
             batch.read += 1
+            if row[self.orders.table.key] is not None:
+                key = key_text(row[self.orders.table.key])
+                batch.digests[key] = digest(key_text(line[line_key]) for line in lines_by_order.get(key, ()))
             try:
                 order_id = _id(self.orders.key(row), self.orders.table.table)
                 status = self.orders.text(row, "status")

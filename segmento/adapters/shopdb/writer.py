@@ -2,9 +2,10 @@
 
 Each batch replaces what is stored for its orders (orders, lines and their purchase
 events) or its customers. In the same transaction it adds the customers it touched to
-``dirty_profiles``, stores its rejects, and the copy advances the watermark and updates
-the import's counts. So an interrupted import leaves whole batches only, and the stored
-watermark never points past the stored rows.
+``dirty_profiles``, stores its rejects, records the keys it read in ``shopdb_keys``,
+and the copy advances the watermark and updates the import's counts. So an
+interrupted import leaves whole batches only, and the stored watermark never points
+past the stored rows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from segmento.adapters.ingest.loader import ImportResult
 from segmento.adapters.ingest.model import customers, dirty_profiles, imports, order_lines, orders, rejects, tracked_events
 from segmento.adapters.shopdb.convert import utc_now
 from segmento.adapters.shopdb.records import OrderBatch, Row, ShopReject, event_id
+from segmento.adapters.shopdb.state import forget_keys, record_keys
 
 DELETE_SIZE: Final = 500
 """Ids per ``DELETE ... IN`` statement."""
@@ -31,8 +33,11 @@ class StoreWriter:
         self.import_id = import_id
         self.result = result
 
-    def replace_orders(self, connection: sa.Connection, batch: OrderBatch) -> None:
-        """Replace everything stored for ``batch.keys`` by the batch's rows."""
+    def replace_orders(self, connection: sa.Connection, batch: OrderBatch) -> int:
+        """Replace everything stored for ``batch.keys`` by the batch's rows.
+
+        Returns how many stored lines it removed and did not store again.
+        """
         previous = self._stored_customers(connection, batch.keys)
         line_ids = [
             line_id
@@ -52,9 +57,18 @@ class StoreWriter:
         self.result.stored += len(batch.orders) + len(batch.lines)
         self.reject(connection, batch.rejects)
         self.mark_dirty(connection, previous | batch.customers)
+        record_keys(connection, self.result.source, "orders", batch.digests)
+        forget_keys(connection, self.result.source, "orders", [key for key in batch.keys if key not in batch.digests])
+        kept_lines = {line["id"] for line in batch.lines}
+        return sum(1 for line_id in line_ids if line_id not in kept_lines)
 
-    def replace_customers(self, connection: sa.Connection, rows: list[Row], read: int, rejected: list[ShopReject]) -> None:
-        """Store ``rows`` in ``customers``, replacing the stored rows with the same ids."""
+    def replace_customers(
+        self, connection: sa.Connection, rows: list[Row], read: int, rejected: list[ShopReject], keys: Sequence[str]
+    ) -> None:
+        """Store ``rows`` in ``customers``, replacing the stored rows with the same ids.
+
+        ``keys`` are the keys of the ``read`` shop rows, including those rejected.
+        """
         ids = [row["id"] for row in rows]
         for chunk in _chunks(ids):
             connection.execute(sa.delete(customers).where(customers.c.id.in_(chunk)))
@@ -63,6 +77,14 @@ class StoreWriter:
         self.result.stored += len(rows)
         self.reject(connection, rejected)
         self.mark_dirty(connection, set(ids))
+        record_keys(connection, self.result.source, "customers", dict.fromkeys(keys))
+
+    def remove_customers(self, connection: sa.Connection, keys: Sequence[str]) -> None:
+        """Remove the customers ``keys``, deleted from the shop, and mark them for the next profile build."""
+        for chunk in _chunks(keys):
+            connection.execute(sa.delete(customers).where(customers.c.id.in_(chunk)))
+        self.mark_dirty(connection, keys)
+        forget_keys(connection, self.result.source, "customers", keys)
 
     def reject(self, connection: sa.Connection, items: Sequence[ShopReject]) -> None:
         if not items:
