@@ -1,15 +1,17 @@
-"""Storing imports: idempotent re-imports, skipped known rows, rejects and dirty customers."""
+"""Storing imports: idempotent re-imports, skipped known rows, rejects, dirty customers, interrupts."""
 
 from __future__ import annotations
 
 import gzip
+import threading
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from segmento.adapters.ingest.loader import SourceSpec, import_source
+from segmento.adapters.ingest.loader import BATCH_SIZE, SourceSpec, import_source
 from segmento.adapters.ingest.model import dirty_profiles, imports, metadata, order_lines, orders, rejects, tracked_events
+from segmento.engine.errors import DataError
 
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
 ROWS = (
@@ -99,3 +101,64 @@ def test_rees46_purchases_form_orders(engine: sa.Engine, tmp_path: Path) -> None
     assert (result.stored, result.touched) == (3, {"551377651"})
     counts = table_counts(engine)
     assert (counts["orders"], counts["order_lines"], counts["tracked_events"]) == (1, 2, 3)
+
+
+# --- files of several batches -----------------------------------------------------------
+
+
+def numbered_rows(count: int) -> str:
+    """Return ``count`` order lines, each of its own invoice."""
+    return "".join(
+        f"{600000 + index},85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n"
+        for index in range(count)
+    )
+
+
+def parsing_threads() -> list[str]:
+    return [thread.name for thread in threading.enumerate() if thread.name.startswith("parse ")]
+
+
+class InterruptAfter:
+    """Receives import progress and raises ``KeyboardInterrupt``, as Ctrl-C would, once ``rows`` rows are written."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self.interrupted_at: int | None = None
+
+    def start(self, file_name: str, total_bytes: int) -> None:
+        return None
+
+    def update(self, position: int, rows: int, rejected: int) -> None:
+        if rows >= self.rows and self.interrupted_at is None:
+            self.interrupted_at = rows
+            raise KeyboardInterrupt
+
+    def finish(self) -> None:
+        return None
+
+
+def test_late_bad_line_stores_nothing(engine: sa.Engine, tmp_path: Path) -> None:
+    rows = 2 * BATCH_SIZE
+    bad_line = "699999,22423,CAFÉ,1,2010-12-01 08:26:00,1.00,17850.0,France\n".encode("latin-1")
+    path = tmp_path / "orders.csv"
+    path.write_bytes((HEADER + numbered_rows(rows)).encode("utf-8") + bad_line)
+    with pytest.raises(DataError) as caught:
+        import_source(engine, SourceSpec("retail", "online_retail", path, "Europe/London"))
+    assert caught.value.code == "wrong_encoding"
+    assert caught.value.location.line == rows + 2
+    assert set(table_counts(engine).values()) == {0}
+    assert parsing_threads() == []
+
+
+def test_interrupted_import_stores_nothing(engine: sa.Engine, tmp_path: Path) -> None:
+    path = write(tmp_path / "orders.csv.gz", HEADER + numbered_rows(2 * BATCH_SIZE + 1))
+    spec = SourceSpec("retail", "online_retail", path, "Europe/London")
+    interrupt = InterruptAfter(BATCH_SIZE)
+    with pytest.raises(KeyboardInterrupt):
+        import_source(engine, spec, interrupt)
+    assert interrupt.interrupted_at == BATCH_SIZE
+    assert set(table_counts(engine).values()) == {0}
+    assert parsing_threads() == []
+
+    result = import_source(engine, spec)
+    assert (result.skipped, result.stored) == (False, 2 * BATCH_SIZE + 1)

@@ -12,6 +12,9 @@ A build is incremental: it rebuilds the customers that imports marked dirty, plu
 those whose time-dependent fields (status, short-term interests) can change between
 the previous build's ``as_of`` and this one. A first build, a build with other
 settings, or ``full=True`` rebuilds everyone.
+
+The profiles' events are copied from ``tracked_events`` with ``INSERT ... SELECT``, so
+those rows never travel to Python and back.
 """
 
 from __future__ import annotations
@@ -21,12 +24,10 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any, Final
 
 import sqlalchemy as sa
 
-from segmento.adapters.ingest.bulk import insert_rows
 from segmento.adapters.ingest.model import (
     MONEY_SCALE,
     dirty_profiles,
@@ -43,14 +44,12 @@ from segmento.engine.computations import (
     ProfileSettings,
     time_windows,
 )
+from segmento.plugins.sql.types import DECIMAL_SCALE
 
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE: Final = 2000
 """Customers computed and written together; bounds memory on large shops."""
-
-EVENT_COPY_CUSTOMERS: Final = 200
-"""Customers whose events are copied to the store in one statement."""
 
 
 @dataclass
@@ -141,43 +140,55 @@ def _write_chunk(store: SqlProfileStore, profiles: dict[str, dict[str, Any]], ch
     """
     store.write_profiles(profiles.values())
     without_data = [customer_id for customer_id in chunk if customer_id not in profiles]
-    ids = list(profiles)
     with store.engine.begin() as connection:
         if without_data:
             _delete_profiles(connection, store, without_data)
-        # A few hundred customers at a time keeps the copied rows' memory bounded.
-        for start in range(0, len(ids), EVENT_COPY_CUSTOMERS):
-            rows = _store_events(connection, ids[start : start + EVENT_COPY_CUSTOMERS])
-            insert_rows(connection, store.model.events, rows)
+        if profiles:
+            connection.execute(_copy_events(store, list(profiles)))
     return len(profiles), len(without_data)
 
 
-def _store_events(connection: sa.Connection, ids: list[str]) -> list[dict[str, Any]]:
-    """Return the store's ``events`` rows of the customers ``ids``: every tracked event."""
+def _copy_events(store: SqlProfileStore, ids: list[str]) -> sa.Insert:
+    """Return an ``INSERT ... SELECT`` of every tracked event of the customers ``ids`` into the store's ``events``.
+
+    The money and quantity columns are converted in SQL to what the store's
+    ``ExactDecimal`` columns hold, so the stored values equal those that binding the
+    same numbers as ``Decimal`` stores (``tests/test_import_backends.py`` compares both).
+    NOTE: InnoDB reads the selected rows with shared locks under REPEATABLE READ, so an
+    import that writes tracked events of these customers meanwhile waits for the commit.
+    """
     columns = tracked_events.c
-    statement = sa.select(
+    query = sa.select(
         columns.customer_id,
         columns.kind,
         columns.time,
         columns.product_id,
         columns.category,
-        columns.price_micros,
-        columns.quantity,
-        columns.value_micros,
+        _stored_money(columns.price_micros, store.dialect),
+        _stored_quantity(columns.quantity, store.dialect),
+        _stored_money(columns.value_micros, store.dialect),
     ).where(columns.customer_id.in_(ids))
-    return [
-        {
-            "profile_id": row.customer_id,
-            "kind": row.kind,
-            "time": row.time,
-            "product_id": row.product_id,
-            "category": row.category,
-            "price": None if row.price_micros is None else Decimal(row.price_micros).scaleb(-MONEY_SCALE),
-            "quantity": row.quantity,
-            "value": None if row.value_micros is None else Decimal(row.value_micros).scaleb(-MONEY_SCALE),
-        }
-        for row in connection.execute(statement)
-    ]
+    targets = ["profile_id", "kind", "time", "product_id", "category", "price", "quantity", "value"]
+    return store.model.events.insert().from_select(targets, query)
+
+
+def _stored_money(micros: sa.ColumnElement[int], dialect: str) -> sa.ColumnElement[Any]:
+    """Return money in micro-units as the value an ``ExactDecimal`` column stores."""
+    if dialect == "sqlite":
+        # ExactDecimal stores whole 10**-4 units on SQLite. Importers reject prices with
+        # more than MONEY_PLACES (at most DECIMAL_SCALE) decimal places, so micro-units
+        # divide exactly.
+        return micros // 10 ** (MONEY_SCALE - DECIMAL_SCALE)
+    # The cast keeps six decimal places whatever MySQL's div_precision_increment is,
+    # and 19 integer digits hold any 64-bit count of micro-units.
+    return sa.cast(micros, sa.Numeric(19 + MONEY_SCALE, MONEY_SCALE)) / 10**MONEY_SCALE
+
+
+def _stored_quantity(quantity: sa.ColumnElement[int], dialect: str) -> sa.ColumnElement[Any]:
+    """Return an integer quantity as the value an ``ExactDecimal`` column stores."""
+    if dialect == "sqlite":
+        return quantity * 10**DECIMAL_SCALE
+    return quantity
 
 
 def _delete_profiles(connection: sa.Connection, store: SqlProfileStore, ids: list[str]) -> None:

@@ -2,7 +2,8 @@
 
 ``ProfileQueries.run`` turns the definitions of ``segmento.engine.computations`` into
 SQLAlchemy Core queries over the import tables, for the customers of one ``Scope``,
-and assembles the profiles from the grouped rows.
+and assembles the profiles from the grouped rows. Aggregates over the same rows (the
+same source and row conditions) share one query.
 """
 
 from __future__ import annotations
@@ -113,10 +114,13 @@ class ProfileQueries:
         """Return the profiles of ``members`` by id, intermediate fields left out."""
         values: dict[str, dict[str, Any]] = {customer_id: {"id": customer_id} for customer_id in sorted(members)}
         kind_counts: dict[tuple[Any, ...], dict[str, dict[str, tuple[dict[str, int], datetime]]]] = {}
+        aggregated: dict[str, dict[str, Any]] = {}
         for computation in self.computations:
             name = computation.field
             if isinstance(computation, Aggregate):
-                found = self._aggregate(connection, scope, computation)
+                if name not in aggregated:
+                    aggregated.update(self._aggregates(connection, scope, self._aggregate_group(computation)))
+                found = aggregated[name]
                 for customer_id, profile in values.items():
                     profile[name] = found.get(customer_id, computation.default)
             elif isinstance(computation, KeyedCount):
@@ -154,22 +158,41 @@ class ProfileQueries:
         money_out = frozenset(out for out, function, column in rollup.columns if column in money and function != "count")
         return statement.subquery(rollup.name), money_out
 
-    def _aggregate(self, connection: sa.Connection, scope: Scope, computation: Aggregate) -> dict[str, Any]:
-        table, money = self._source(scope, computation.source)
-        if computation.function == "count":
-            measure: ColumnElement[Any] = sa.func.count()
-        else:
-            measure = _function(computation.function, table.c[computation.argument or ""])
+    def _aggregate_group(self, computation: Aggregate) -> list[Aggregate]:
+        """Return the aggregates that share ``computation``'s source and row conditions."""
+        return [
+            other
+            for other in self.computations
+            if isinstance(other, Aggregate) and other.source == computation.source and other.where == computation.where
+        ]
+
+    def _aggregates(
+        self, connection: sa.Connection, scope: Scope, group: Sequence[Aggregate]
+    ) -> dict[str, dict[str, Any]]:
+        """Return each aggregate's values by customer, from one grouped query over the rows they share.
+
+        A rollup source is a grouped subquery, so one query for the group computes it
+        once instead of once per aggregate.
+        """
+        table, money = self._source(scope, group[0].source)
+        measures: list[ColumnElement[Any]] = []
+        for index, computation in enumerate(group):
+            if computation.function == "count":
+                measure: ColumnElement[Any] = sa.func.count()
+            else:
+                measure = _function(computation.function, table.c[computation.argument or ""])
+            measures.append(measure.label(f"measure_{index}"))
         statement = (
-            sa.select(table.c.customer_id, measure.label("measure"))
-            .where(*self._row_conditions(table, computation.where))
+            sa.select(table.c.customer_id, *measures)
+            .where(*self._row_conditions(table, group[0].where))
             .group_by(table.c.customer_id)
         )
-        is_money = computation.argument in money and computation.function != "count"
-        result: dict[str, Any] = {}
-        for customer_id, value in connection.execute(statement):
-            result[customer_id] = _convert(value, is_money)
-        return result
+        is_money = [computation.argument in money and computation.function != "count" for computation in group]
+        results: list[dict[str, Any]] = [{} for _ in group]
+        for customer_id, *row in connection.execute(statement):
+            for index, value in enumerate(row):
+                results[index][customer_id] = _convert(value, is_money[index])
+        return {computation.field: result for computation, result in zip(group, results, strict=True)}
 
     def _keyed_count(self, connection: sa.Connection, scope: Scope, computation: KeyedCount) -> dict[str, Any]:
         table, _ = self._source(scope, computation.source)

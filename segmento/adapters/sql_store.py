@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from segmento.adapters.ingest.bulk import insert_rows
 from segmento.adapters.urls import mask_url
 from segmento.engine.ast import Condition, Segment
 from segmento.engine.profiles import coerce_profile
@@ -106,9 +107,7 @@ class SqlProfileStore:
             with self.engine.begin() as connection:
                 self._delete(connection, rows.ids, rows.ids_with_segments)
                 for table in self.model.tables():
-                    table_rows = rows.tables.get(table.name)
-                    if table_rows:
-                        connection.execute(table.insert(), table_rows)
+                    insert_rows(connection, table, rows.tables.get(table.name, ()))
             written += len(coerced)
             logger.debug("wrote %d profiles (%d so far)", len(coerced), written)
         logger.info("wrote %d profiles", written)
