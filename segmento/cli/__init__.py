@@ -24,10 +24,11 @@ def main(verbose: int) -> None:
 
 
 def _register_commands() -> None:
-    from segmento.cli import db_commands, rules_commands
+    from segmento.cli import db_commands, rules_commands, shopdb_commands
 
     rules_commands.register(main)
     db_commands.register(main)
+    shopdb_commands.register(main)
     try:
         from segmento.cli import job_commands
     except ImportError:  # NOTE: the job commands land with the profile pipeline.

@@ -62,8 +62,14 @@ class SourceTables:
         return self.tables.get(role)
 
 
-def check_mapping(mapping: ShopMapping, connection: sa.Connection) -> SourceTables:
-    """Return the mapped tables of the live schema; raise ``MappingError`` listing every mismatch."""
+def check_mapping(mapping: ShopMapping, connection: sa.Connection, warnings: list[DataError] | None = None) -> SourceTables:
+    """Return the mapped tables of the live schema; raise ``MappingError`` listing every mismatch.
+
+    Problems that do not stop an import (a missing index, a watermark that may be
+    ``NULL`` while reconciliation is off) are logged as warnings, or appended to
+    ``warnings`` when it is given.
+    """
+    found: list[DataError] = []
     inspector = sa.inspect(connection)
     existing = inspector.get_table_names()
     problems: list[DataError] = []
@@ -84,14 +90,23 @@ def check_mapping(mapping: ShopMapping, connection: sa.Connection) -> SourceTabl
                 problems.append(_unfit(table_map, column, live[column], kind, location))
         names = list(dict.fromkeys(column for column, _, _ in needed if column in live))
         tables[role] = sa.Table(table_map.table, metadata, *(sa.Column(name, live[name]) for name in names))
-        _warn_missing_indexes(inspector, table_map, live)
+        found.extend(_missing_indexes(inspector, connection.dialect, table_map, live))
         if table_map.watermark in nullable and table_map.watermark != table_map.key and not mapping.reconcile.enabled:
-            logger.warning(
-                "column %s.%s may be NULL, and only reconciliation copies the rows where it is NULL, "
-                "which the mapping turns off: set reconcile to every_import or an interval such as 12h",
-                table_map.table,
-                table_map.watermark,
+            found.append(
+                DataError(
+                    f"column {table_map.table}.{table_map.watermark} may be NULL, and only reconciliation copies "
+                    "the rows where it is NULL, which the mapping turns off: set reconcile to every_import or an "
+                    "interval such as 12h",
+                    location=table_map.watermark_location or table_map.location,
+                    value=table_map.watermark,
+                    code="shopdb_null_watermark",
+                )
             )
+    if warnings is None:
+        for warning in found:
+            logger.warning("%s", warning.message)
+    else:
+        warnings.extend(found)
     if problems:
         raise MappingError(problems)
     return SourceTables(tables)
@@ -141,22 +156,42 @@ def _unfit(table_map: TableMap, column: str, column_type: sa.types.TypeEngine[ob
     )
 
 
-def _warn_missing_indexes(inspector: sa.Inspector, table_map: TableMap, live: dict[str, object]) -> None:
+def _missing_indexes(
+    inspector: sa.Inspector, dialect: sa.Dialect, table_map: TableMap, live: dict[str, object]
+) -> list[DataError]:
+    """Return a warning for each watermark or lookup column that no index starts with, with the SQL to add one."""
     try:
         indexes = inspector.get_indexes(table_map.table)
         primary = inspector.get_pk_constraint(table_map.table).get("constrained_columns") or []
     except (NotImplementedError, sa.exc.SQLAlchemyError):
-        return
+        return []
     leading = {index["column_names"][0] for index in indexes if index.get("column_names")}
     if primary:
         leading.add(primary[0])
-    lookups = [table_map.watermark_columns[0]]
+    lookups: list[tuple[str | None, Location | None]] = [(table_map.watermark_columns[0], table_map.watermark_location)]
     if table_map.role == "order_lines":
-        lookups += [table_map.column("order"), table_map.column("product")]
-    for column in lookups:
-        if column is not None and column in live and column not in leading:
-            logger.warning(
-                "column %s.%s has no index that starts with it; incremental copies will scan the whole table",
-                table_map.table,
-                column,
+        for target in ("order", "product"):
+            item = table_map.columns.get(target)
+            lookups.append((item.column, item.location) if item is not None else (None, None))
+    quote = dialect.identifier_preparer.quote
+    warnings: list[DataError] = []
+    for column, location in lookups:
+        if column is None or column not in live or column in leading:
+            continue
+        # The watermark index also contains the key, which orders rows with the same update time.
+        indexed = [column, table_map.key] if column == table_map.watermark and column != table_map.key else [column]
+        statement = (
+            f"CREATE INDEX {quote('ix_' + table_map.table + '_' + column)} ON {quote(table_map.table)} "
+            f"({', '.join(quote(name) for name in indexed)})"
+        )
+        warnings.append(
+            DataError(
+                f"column {table_map.table}.{column} has no index that starts with it; "
+                "incremental copies will scan the whole table",
+                location=location or table_map.location,
+                value=column,
+                hint=f"Add one: {statement}",
+                code="shopdb_index",
             )
+        )
+    return warnings

@@ -14,16 +14,18 @@ The file has a ``source`` section and one section per table role::
 
 ``examples/shopdb-mapping.yaml`` and ``docs/shopdb.md`` describe every key. A
 password written in the file is rejected: the URL must take it from an environment
-variable.
+variable. ``load_mapping`` raises the first problem. ``read_mapping`` goes on past each
+problem and returns all of them, with the parts of the mapping that could be read.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -54,14 +56,41 @@ STATUS_KEYS: Final = frozenset({"skip", "returns"})
 INTERVAL: Final = re.compile(r"(\d+)\s*([mhd])")
 INTERVAL_UNITS: Final = {"m": "minutes", "h": "hours", "d": "days"}
 
+T = TypeVar("T")
+
+
+@dataclass
+class MappingRead:
+    """The result of ``read_mapping``: the mapping, or ``None`` when the file could not be read, and every problem.
+
+    With problems, ``mapping`` contains only the parts that could be read: a table whose
+    name or key is invalid is left out, and ``url`` is empty when it is missing or
+    contains a password.
+    """
+
+    mapping: ShopMapping | None
+    problems: list[DataError] = field(default_factory=list)
+
+
+def _collect(problems: list[DataError], step: Callable[[], T], fallback: T) -> T:
+    """Return ``step()``, or record its ``DataError`` in ``problems`` and return ``fallback``."""
+    try:
+        return step()
+    except DataError as error:
+        problems.append(error)
+        return fallback
+
 
 class _Section:
     """A YAML mapping node with the location of each of its keys."""
 
-    def __init__(self, node: Node, path: Path, pointer: str, constructor: yaml.SafeLoader) -> None:
+    def __init__(
+        self, node: Node, path: Path, pointer: str, constructor: yaml.SafeLoader, problems: list[DataError]
+    ) -> None:
         self.path = path
         self.pointer = pointer
         self.constructor = constructor
+        self.problems = problems
         self.location = _location(node, path, pointer)
         if not isinstance(node, MappingNode):
             raise DataError("expected a mapping of keys to values", location=self.location, code="shopdb_mapping")
@@ -70,16 +99,19 @@ class _Section:
             self.items[str(self.constructor.construct_object(key_node, deep=True))] = (key_node, value_node)
 
     def check_keys(self, allowed: Iterable[str]) -> None:
+        """Record a problem for every key not in ``allowed``."""
         allowed = sorted(allowed)
         for key in self.items:
             if key not in allowed:
                 suggestion = closest(key, allowed)
-                raise DataError(
-                    f"unknown key {key!r}",
-                    location=self.key_location(key),
-                    value=key,
-                    hint=(f"Did you mean {suggestion!r}? " if suggestion else "") + "Keys here: " + ", ".join(allowed),
-                    code="shopdb_mapping",
+                self.problems.append(
+                    DataError(
+                        f"unknown key {key!r}",
+                        location=self.key_location(key),
+                        value=key,
+                        hint=(f"Did you mean {suggestion!r}? " if suggestion else "") + "Keys here: " + ", ".join(allowed),
+                        code="shopdb_mapping",
+                    )
                 )
 
     def key_location(self, key: str) -> Location:
@@ -97,7 +129,9 @@ class _Section:
 
     def section(self, key: str) -> _Section | None:
         node = self.node(key)
-        return None if node is None else _Section(node, self.path, f"{self.pointer}/{key}", self.constructor)
+        if node is None:
+            return None
+        return _Section(node, self.path, f"{self.pointer}/{key}", self.constructor, self.problems)
 
     def name(self, key: str, *, required: bool) -> str | None:
         """Return the value of ``key`` as a non-empty name, such as a table or column name."""
@@ -112,8 +146,83 @@ class _Section:
 
 
 def load_mapping(path: str | Path) -> ShopMapping:
-    """Read the mapping file at ``path``; raise ``DataError`` naming the file, line and key."""
+    """Read the mapping file at ``path``; raise ``DataError`` naming the file, line and key.
+
+    The error raised is the first problem in the file; ``read_mapping`` lists them all.
+    """
+    result = read_mapping(path)
+    if result.problems or result.mapping is None:
+        # read_mapping returns no mapping only together with the problem that explains why.
+        raise result.problems[0]
+    return result.mapping
+
+
+def read_mapping(path: str | Path) -> MappingRead:
+    """Read the mapping file at ``path``, going on past each problem to find the next one."""
     path = Path(path)
+    try:
+        root = _compose(path)
+    except DataError as error:
+        return MappingRead(None, [error])
+    problems: list[DataError] = []
+    try:
+        document = _Section(root, path, "", yaml.SafeLoader(""), problems)
+    except DataError as error:
+        return MappingRead(None, [error])
+    document.check_keys({"source", *ROLES})
+    source = _collect(problems, lambda: document.section("source"), None)
+    if source is None and "source" not in document.items:
+        problems.append(
+            DataError("missing section 'source' with the database url", location=document.location, code="shopdb_mapping")
+        )
+    url: str | None = None
+    timezone = DEFAULT_TIMEZONE
+    if source is not None:
+        source.check_keys(SOURCE_KEYS)
+        url = _url(source)
+        timezone_name = str(source.value("timezone") or DEFAULT_TIMEZONE)
+        timezone = _collect(problems, lambda: _check_timezone(timezone_name, source.key_location("timezone")), DEFAULT_TIMEZONE)
+
+    tables: dict[Role, TableMap] = {}
+    statuses = OrderStatuses()
+    for role in ROLES:
+        if role not in document.items:
+            if role in REQUIRED_ROLES:
+                problems.append(DataError(f"missing section {role!r}", location=document.location, code="shopdb_mapping"))
+            continue
+        try:
+            section = document.section(role)
+        except DataError as error:
+            problems.append(error)
+            continue
+        if section is None:
+            continue
+        table = _table(role, section)
+        if table is not None:
+            tables[role] = table
+        if role == "orders":
+            try:
+                statuses = _statuses(section)
+            except DataError as error:
+                problems.append(error)
+    if source is None:
+        return MappingRead(None, problems)
+    mapping = ShopMapping(
+        path=path,
+        url=url or "",
+        url_location=source.key_location("url"),
+        timezone=timezone,
+        batch_size=_collect(problems, lambda: _positive(source, "batch_size", DEFAULT_BATCH_SIZE, minimum=1), DEFAULT_BATCH_SIZE),
+        settle_seconds=_collect(problems, lambda: _positive(source, "settle_seconds", 0, minimum=0), 0),
+        tables=tables,
+        statuses=statuses,
+        reconcile=_collect(problems, lambda: _reconcile(source), ReconcilePolicy()),
+    )
+    return MappingRead(mapping, problems)
+
+
+def _compose(path: Path) -> Node:
+    """Return the YAML node tree of the file at ``path``."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -137,84 +246,78 @@ def load_mapping(path: str | Path) -> ShopMapping:
         ) from None
     if root is None:
         raise DataError("the mapping file is empty", location=Location(source=str(path)), code="shopdb_mapping")
+    return root
 
-    document = _Section(root, path, "", yaml.SafeLoader(""))
-    document.check_keys({"source", *ROLES})
-    source = document.section("source")
-    if source is None:
-        raise DataError("missing section 'source' with the database url", location=document.location, code="shopdb_mapping")
-    source.check_keys(SOURCE_KEYS)
+
+def _url(source: _Section) -> str | None:
+    """Return the source URL as written; record a problem and return ``None`` when it is missing or has a password."""
     url = source.value("url")
     if not isinstance(url, str) or not url.strip():
-        raise DataError(
-            "missing source url",
-            location=source.location,
-            hint="Add url: ${SHOP_DB_URL} and set that environment variable",
-            code="shopdb_mapping",
+        source.problems.append(
+            DataError(
+                "missing source url",
+                location=source.location,
+                hint="Add url: ${SHOP_DB_URL} and set that environment variable",
+                code="shopdb_mapping",
+            )
         )
-    url_location = source.key_location("url")
+        return None
     if literal_password(url):
         # The message must not repeat the URL, because it contains the password.
-        raise DataError(
-            "the source url contains a password; write ${VARIABLE} in its place",
-            location=url_location,
-            hint="For example mysql+pymysql://reader:${SHOP_DB_PASSWORD}@db/shop, or url: ${SHOP_DB_URL}",
-            code="shopdb_password",
+        source.problems.append(
+            DataError(
+                "the source url contains a password; write ${VARIABLE} in its place",
+                location=source.key_location("url"),
+                hint="For example mysql+pymysql://reader:${SHOP_DB_PASSWORD}@db/shop, or url: ${SHOP_DB_URL}",
+                code="shopdb_password",
+            )
         )
-
-    timezone = str(source.value("timezone") or DEFAULT_TIMEZONE)
-    _check_timezone(timezone, source.key_location("timezone"))
-
-    tables: dict[Role, TableMap] = {}
-    statuses = OrderStatuses()
-    for role in ROLES:
-        section = document.section(role)
-        if section is None:
-            if role in REQUIRED_ROLES:
-                raise DataError(f"missing section {role!r}", location=document.location, code="shopdb_mapping")
-            continue
-        tables[role] = _table(role, section)
-        if role == "orders":
-            statuses = _statuses(section)
-    return ShopMapping(
-        path=path,
-        url=url.strip(),
-        url_location=url_location,
-        timezone=timezone,
-        batch_size=_positive(source, "batch_size", DEFAULT_BATCH_SIZE, minimum=1),
-        settle_seconds=_positive(source, "settle_seconds", 0, minimum=0),
-        tables=tables,
-        statuses=statuses,
-        reconcile=_reconcile(source),
-    )
+        return None
+    return url.strip()
 
 
-def _table(role: Role, section: _Section) -> TableMap:
+def _table(role: Role, section: _Section) -> TableMap | None:
+    """Return the table map of ``section``, or ``None`` when its table or key is missing; record every problem."""
+    problems = section.problems
     section.check_keys(TABLE_KEYS if role == "orders" else TABLE_KEYS - {"statuses"})
-    table = section.name("table", required=True) or ""
-    key = section.name("key", required=True) or ""
-    watermark = section.name("watermark", required=role in WATERMARKED - {"products"})
+    table = _collect(problems, lambda: section.name("table", required=True), None)
+    key = _collect(problems, lambda: section.name("key", required=True), None)
+    watermark = _collect(problems, lambda: section.name("watermark", required=False), None)
+    if watermark is None and "watermark" not in section.items and role in WATERMARKED - {"products"}:
+        problems.append(_missing_watermark(role, section, table, key))
     if watermark is not None and role not in WATERMARKED:
-        raise DataError(
-            f"the {role} table is read whole on every import and takes no watermark",
-            location=section.key_location("watermark"),
-            code="shopdb_mapping",
+        problems.append(
+            DataError(
+                f"the {role} table is read whole on every import and takes no watermark",
+                location=section.key_location("watermark"),
+                code="shopdb_mapping",
+            )
         )
+        watermark = None
     targets = TARGETS[role]
     columns: dict[str, ColumnMap] = {}
-    column_section = section.section("columns")
+    column_section = _collect(problems, lambda: section.section("columns"), None)
     if column_section is not None:
         column_section.check_keys(targets)
         for target in column_section.items:
-            columns[target] = _column(targets[target], column_section)
+            if target not in targets:
+                continue
+            try:
+                columns[target] = _column(targets[target], column_section)
+            except DataError as error:
+                problems.append(error)
     for spec in targets.values():
-        if spec.required and spec.name not in columns:
-            raise DataError(
-                f"the {role} mapping needs a column for {spec.name!r}",
-                location=column_section.location if column_section is not None else section.location,
-                hint=f"Add '{spec.name}: COLUMN' under columns",
-                code="shopdb_mapping",
+        if spec.required and spec.name not in columns and (column_section is None or spec.name not in column_section.items):
+            problems.append(
+                DataError(
+                    f"the {role} mapping needs a column for {spec.name!r}",
+                    location=column_section.location if column_section is not None else section.location,
+                    hint=f"Add '{spec.name}: COLUMN' under columns",
+                    code="shopdb_mapping",
+                )
             )
+    if table is None or key is None:
+        return None
     return TableMap(
         role=role,
         table=table,
@@ -224,6 +327,23 @@ def _table(role: Role, section: _Section) -> TableMap:
         columns=columns,
         watermark=watermark,
         watermark_location=section.key_location("watermark") if watermark is not None else None,
+    )
+
+
+def _missing_watermark(role: Role, section: _Section, table: str | None, key: str | None) -> DataError:
+    """Return the problem of a copied table without a watermark, with the SQL that adds an update-time column."""
+    name = table or "TABLE"
+    return DataError(
+        f"the {role} mapping needs a watermark: a column with each row's update time, "
+        "so that an import copies only the rows that changed",
+        location=section.location,
+        hint=f"Add 'watermark: COLUMN'. If {name} has no such column, add one (MySQL or MariaDB): "
+        f"ALTER TABLE {name} ADD COLUMN updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) "
+        f"ON UPDATE CURRENT_TIMESTAMP(6), ADD INDEX ix_{name}_updated_at (updated_at, {key or 'KEY'}). "
+        "A table whose rows are only inserted, with an increasing integer key, can use 'watermark: "
+        f"{key or 'KEY'}' instead",
+        value={"role": role, "table": table, "key": key},
+        code="shopdb_watermark",
     )
 
 
@@ -277,7 +397,13 @@ def _codes(spec: TargetSpec, options: _Section) -> dict[str, str | None]:
     raw = options.value("codes")
     if not isinstance(raw, dict) or not raw:
         raise DataError("'codes' must map the column's values to the field's values", location=location, value=raw, code="shopdb_mapping")
-    return {str(code): _code_value(spec, value, location) for code, value in raw.items()}
+    codes: dict[str, str | None] = {}
+    for code, value in raw.items():
+        try:
+            codes[str(code)] = _code_value(spec, value, location)
+        except DataError as error:
+            options.problems.append(error)
+    return codes
 
 
 def _code_value(spec: TargetSpec, value: Any, location: Location) -> str | None:
@@ -352,11 +478,13 @@ def _reconcile(section: _Section) -> ReconcilePolicy:
     return ReconcilePolicy(interval=timedelta(**{INTERVAL_UNITS[match.group(2)]: int(match.group(1))}))
 
 
-def _check_timezone(name: str, location: Location) -> None:
+def _check_timezone(name: str, location: Location) -> str:
+    """Return ``name`` when it is a known IANA time zone; raise ``DataError`` otherwise."""
     try:
         load_timezone(name)
     except SegmentoError as error:
         raise DataError(error.message, location=location, value=name, hint=error.hint, code="shopdb_mapping") from None
+    return name
 
 
 def _location(node: Node | None, path: Path, pointer: str) -> Location:
