@@ -186,3 +186,11 @@ def test_memory_target_has_no_query_to_print() -> None:
 
     assert "target 'memory' evaluates rules in this process and has no query to print" in str(raised.value)
     assert "compile for one of: sql" in str(raised.value)
+
+
+def test_sql_package_exports_match_lazy_table() -> None:
+    import segmento.plugins.sql as package
+
+    assert sorted(package.__all__) == sorted(package._EXPORTS)
+    for name in package.__all__:
+        assert getattr(package, name) is not None

@@ -32,7 +32,18 @@ _EXPORTS: Final[dict[str, str]] = {
     "ProfileModel": "segmento.plugins.sql.model",
 }
 
-__all__ = sorted(_EXPORTS)
+# Written out, not computed from _EXPORTS, so that linters and type checkers see the names.
+__all__ = [
+    "CollectionTable",
+    "ProfileModel",
+    "RenderedQuery",
+    "SqlCompiler",
+    "SqlContext",
+    "SqlOperator",
+    "compile_segment",
+    "compile_to_text",
+    "render_query",
+]
 
 
 def __getattr__(name: str) -> Any:
