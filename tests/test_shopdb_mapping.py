@@ -189,3 +189,15 @@ def test_unfit_column_type_is_named(shop_engine: sa.Engine, tmp_path: Path) -> N
     assert "chi_tiet_don_hang.ngay_cap_nhat" in caught.value.message
     assert "DECIMAL or integer" in caught.value.message
     assert caught.value.location.line == line_of(text, "unit_price: ngay_cap_nhat")
+
+
+def test_first_problem_points_to_check(tmp_path: Path) -> None:
+    broken = tmp_path / "mapping.yaml"
+    text = EXAMPLE.replace("batch_size:", "batch_sise:").replace("watermark: ngay_cap_nhat", "watermarc: ngay_cap_nhat", 1)
+    broken.write_text(text, encoding="utf-8")
+
+    with pytest.raises(DataError) as raised:
+        load_mapping(broken)
+
+    assert "batch_sise" in raised.value.message
+    assert f"segmento shopdb check {broken}" in (raised.value.hint or "")

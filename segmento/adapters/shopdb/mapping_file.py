@@ -153,7 +153,12 @@ def load_mapping(path: str | Path) -> ShopMapping:
     result = read_mapping(path)
     if result.problems or result.mapping is None:
         # read_mapping returns no mapping only together with the problem that explains why.
-        raise result.problems[0]
+        first = result.problems[0]
+        others = len(result.problems) - 1
+        if others:
+            listing = f"`segmento shopdb check {path}` lists all {others + 1} problems in the file"
+            first.hint = f"{first.hint}. {listing}" if first.hint else listing
+        raise first
     return result.mapping
 
 
