@@ -136,6 +136,34 @@ def test_killed_run_keeps_previous_membership(tmp_path: Path, store_url: str) ->
     store.engine.dispose()
 
 
+def test_interrupted_run_is_recorded_failed(tmp_path: Path, store_url: str) -> None:
+    run_workspace(shop_workspace(write_shop(tmp_path, store_url)))
+    config = write_shop(tmp_path, store_url, second=True)
+    store = open_store(shop_workspace(config))
+    checkpoint = Checkpoint(tmp_path / "hook", "segment_applied")
+
+    process = segmento("run", "--config", str(config), environ=checkpoint.environ,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        reached = checkpoint.wait(process)
+        assert reached is not None, process.communicate()[1]
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=60)
+    finally:
+        process.kill()
+
+    assert process.returncode != 0
+    assert "interrupted" in errors
+    assert all_members(store) == AFTER_FIRST
+    interrupted = last_run(store)
+    assert interrupted.status == "failed"
+    assert "interrupted" in interrupted.error
+    with store.engine.connect() as connection:
+        lock_token = connection.scalar(sa.select(store_locks.c.token).where(store_locks.c.name == RUN_LOCK))
+    assert lock_token is None
+    store.engine.dispose()
+
+
 # --- a lost connection --------------------------------------------------------------------
 
 

@@ -213,8 +213,10 @@ def _run(
         checkpoint("profiles_built")
         evaluation = _Evaluation(store, segments, clock, report, lock, evaluate_all=not compare)
         report.segments, report.retired = steps.step("evaluate segments", evaluation.run)
-    except Exception as error:
-        report.error = steps.redact(str(error))
+    except (Exception, KeyboardInterrupt) as error:
+        # Ctrl-C ends the run too: it is recorded as failed, or it would stay "running".
+        interrupted = isinstance(error, KeyboardInterrupt)
+        report.error = "interrupted (SIGINT, Ctrl-C)" if interrupted else steps.redact(str(error))
         try:
             steps.retried("record the failure", lambda: _record_failure(engine, report))
         except Exception as record_error:  # the run's own error matters more
