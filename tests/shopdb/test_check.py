@@ -258,3 +258,23 @@ def test_unreachable_database_exits_1(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "error: cannot connect to the shop database mysql+pymysql://reader:***@127.0.0.1:9/shop" in result.output
     assert "s3cret-pw" not in result.output
+
+
+@pytest.mark.mariadb
+def test_view_can_stand_for_table(shop_url: str, tmp_path: Path) -> None:
+    # A shop that keeps prices as text converts them in a view and maps the view.
+    execute(
+        shop_url,
+        "ALTER TABLE chi_tiet_don_hang MODIFY don_gia VARCHAR(20) NOT NULL",
+        "CREATE VIEW v_chi_tiet AS SELECT id, don_hang_id, san_pham_id, so_luong,"
+        " CAST(don_gia AS DECIMAL(12, 4)) AS don_gia, ngay_cap_nhat FROM chi_tiet_don_hang",
+    )
+    as_text = check(MAPPING_FILE, shop_url)
+    assert as_text.exit_code == 1
+    assert "chi_tiet_don_hang.don_gia is VARCHAR(20)" in as_text.output
+
+    path = edited(tmp_path, ("table: chi_tiet_don_hang", "table: v_chi_tiet"))
+    result = check(path, shop_url)
+    assert result.exit_code == 0, result.output
+    assert "order_lines: v_chi_tiet, 1,992 rows" in result.output
+    assert "not found" not in result.output

@@ -152,7 +152,8 @@ def _check_schema(shop: sa.Engine, mapping: ShopMapping, url: sa.URL, report: Ch
             tables = check_mapping(mapping, connection, report.warnings)
         except MappingError as error:
             report.errors.extend(error.problems)
-        existing = set(sa.inspect(connection).get_table_names())
+        inspector = sa.inspect(connection)
+        existing = {*inspector.get_table_names(), *inspector.get_view_names()}
         schema = read_schema(connection, sorted({item.table for item in mapping.tables.values() if item.table in existing}))
         report.errors[:] = [_with_watermark_hint(problem, mapping, schema) for problem in report.errors]
         for table_map in mapping.tables.values():

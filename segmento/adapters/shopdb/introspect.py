@@ -71,7 +71,9 @@ def check_mapping(mapping: ShopMapping, connection: sa.Connection, warnings: lis
     """
     found: list[DataError] = []
     inspector = sa.inspect(connection)
-    existing = inspector.get_table_names()
+    views = set(inspector.get_view_names())
+    # A view may stand for a table, for example to convert a column of the wrong type.
+    existing = [*inspector.get_table_names(), *sorted(views)]
     problems: list[DataError] = []
     tables: dict[Role, sa.Table] = {}
     metadata = sa.MetaData()
@@ -90,7 +92,9 @@ def check_mapping(mapping: ShopMapping, connection: sa.Connection, warnings: lis
                 problems.append(_unfit(table_map, column, live[column], kind, location))
         names = list(dict.fromkeys(column for column, _, _ in needed if column in live))
         tables[role] = sa.Table(table_map.table, metadata, *(sa.Column(name, live[name]) for name in names))
-        found.extend(_missing_indexes(inspector, connection.dialect, table_map, live))
+        if table_map.table not in views:
+            # A view has no indexes of its own; those of its base tables are not looked up.
+            found.extend(_missing_indexes(inspector, connection.dialect, table_map, live))
         if table_map.watermark in nullable and table_map.watermark != table_map.key and not mapping.reconcile.enabled:
             found.append(
                 DataError(
