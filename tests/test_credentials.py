@@ -66,6 +66,13 @@ def test_missing_variable_is_named() -> None:
     assert "environment variable SHOP_PASSWORD is not set" in str(caught.value)
 
 
+def test_empty_variable_is_called_empty() -> None:
+    with pytest.raises(DataError) as caught:
+        resolve_store_url("mysql+pymysql://shop:${SHOP_PASSWORD}@db/shop", {"SHOP_PASSWORD": ""})
+    assert caught.value.message == "environment variable SHOP_PASSWORD is empty"
+    assert "remove ${SHOP_PASSWORD} from the URL" in (caught.value.hint or "")
+
+
 def test_unparsable_url_is_masked() -> None:
     with pytest.raises(DataError) as caught:
         resolve_store_url("mysql+pymysql://shop:hunter2secret@db:port/shop", {})

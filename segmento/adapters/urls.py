@@ -110,11 +110,13 @@ def connection_url(url: str | sa.URL) -> sa.URL:
 def _variable(name: str, environ: Mapping[str, str], location: Location) -> str:
     value = environ.get(name)
     if value is None or not value.strip():
+        state = "is not set" if value is None else "is empty"
         raise DataError(
-            f"environment variable {name} is not set",
+            f"environment variable {name} {state}",
             location=location,
             value=name,
-            hint=f"Export {name} with the store URL or the part of it that the config refers to",
+            hint=f"Export {name} with the store URL or the part of it that the config refers to; "
+            f"for a server that needs no password, remove ${{{name}}} from the URL instead",
             code="config_env_missing",
         )
     return value
