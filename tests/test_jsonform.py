@@ -429,19 +429,22 @@ def test_several_problems_are_raised_together() -> None:
 
 
 @pytest.mark.parametrize(
-    ("operator", "type_name", "raw", "code"),
+    ("operator", "type_name", "raw", "code", "pointer"),
     [
-        ("eq", "date", "2024-02-30", "invalid_date"),
-        ("eq", "datetime", "2024-01-31T25:00:00", "invalid_datetime"),
-        ("eq", "number", float("nan"), "value_type_mismatch"),
-        ("in", "list", ["a", 1], "mixed_list"),
+        ("eq", "date", "2024-02-30", "invalid_date", "/condition/value"),
+        ("eq", "datetime", "2024-01-31T25:00:00", "invalid_datetime", "/condition/value"),
+        ("eq", "number", float("nan"), "value_type_mismatch", "/condition/value"),
+        ("in", "date", ["2024-01-31", "2024-02-30"], "invalid_date", "/condition/value/1"),
+        ("in", "list", ["a", 1], "mixed_list", "/condition/value/1"),
+        ("in", "list", [1, Decimal("2.5"), True, "b"], "mixed_list", "/condition/value/2"),
+        ("in", "list", ["a", "b", 3], "mixed_list", "/condition/value/2"),
     ],
 )
-def test_value_conversion_error_at_pointer(operator: str, type_name: str, raw: Any, code: str) -> None:
+def test_value_conversion_error_at_pointer(operator: str, type_name: str, raw: Any, code: str, pointer: str) -> None:
     problems = load_problems(condition_document(field="x", operator=operator, type=type_name, value=raw))
 
     assert [problem.code for problem in problems] == [code]
-    assert problems[0].location.pointer == "/condition/value"
+    assert problems[0].location.pointer == pointer
     assert problems[0].hint
 
 

@@ -727,3 +727,52 @@ def test_condition_count_message_counts_one() -> None:
     (problem,) = segment_problems(segment, limits=Limits(max_conditions=0))
 
     assert problem.message == 'segment "one" has 1 condition, more than the maximum of 0'
+
+
+# --- DSL value problems point at the value ---------------------------------------------------
+
+DSL_VALUE_CASES = [
+    pytest.param('total_purchase >= "ba"', "wrong_value_type", 19, id="scalar of wrong type"),
+    pytest.param('status = "lapse"', "value_not_allowed", 10, id="value not allowed"),
+    pytest.param('status in ["new", 5]', "wrong_value_type", 19, id="list item of wrong type"),
+    pytest.param("total_purchase in [1,\n    2, \"x\"]", "wrong_value_type", (3, 8), id="list item on next line"),
+    pytest.param("total_purchase between 10 and 2", "between_bounds_reversed", 24, id="reversed range"),
+    pytest.param('total_purchase between 1 and "9"', "wrong_value_type", 30, id="upper bound of wrong type"),
+    pytest.param("signed_up_at on 2024-01-01T10:00:00", "wrong_value_type", 17, id="datetime where date needed"),
+    pytest.param('birthday = "1990-13-01"', "wrong_value_type", 12, id="bad date text"),
+    pytest.param("last_purchase_at in last 0 days", "duration_not_positive", 26, id="duration"),
+    pytest.param("birthday in next 400 days", "days_out_of_range", 18, id="birthday days"),
+    pytest.param('count(purchase) >= "x"', "invalid_event_value", 20, id="event value"),
+    pytest.param("count(purchase) between 1 and 2.5", "invalid_event_value", 31, id="event upper bound"),
+    pytest.param("count(purchase) between 5 and 1", "between_bounds_reversed", 25, id="event reversed range"),
+]
+
+
+@pytest.mark.parametrize(("condition_text", "code", "position"), DSL_VALUE_CASES)
+def test_dsl_value_problem_at_value(condition_text: str, code: str, position: int | tuple[int, int]) -> None:
+    line, column = position if isinstance(position, tuple) else (2, position)
+
+    problems = dsl_problems(condition_text)
+
+    assert [problem.code for problem in problems] == [code]
+    assert problems[0].location == Location(line=line, column=column, source="t.seg")
+
+
+def test_dsl_problem_of_field_stays_at_condition() -> None:
+    (problem,) = dsl_problems('  citty = "Hà Nội"')
+
+    assert problem.location == Location(line=2, column=3, source="t.seg")
+
+
+def test_json_value_problem_at_value_pointer() -> None:
+    cases = [
+        ({"field": "total_purchase", "operator": "gte", "type": "string", "value": "ba"}, "/condition/value"),
+        ({"field": "status", "operator": "in", "type": "string", "value": ["new", "lapse"]}, "/condition/value/1"),
+        ({"field": "total_purchase", "operator": "between", "type": "integer", "value": [10, 2]}, "/condition/value"),
+        ({"event": "purchase", "aggregate": "count", "operator": "between", "type": "integer", "value": [5, 1]},
+         "/condition/value"),
+    ]
+    for condition, pointer in cases:
+        problems = problems_of(condition)
+
+        assert [problem.location.pointer for problem in problems] == [pointer], condition

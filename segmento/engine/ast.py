@@ -40,6 +40,19 @@ EXACT: Final = TextOptions()
 
 
 @dataclass(frozen=True, slots=True)
+class ValueLocation:
+    """Position of a leaf's value in DSL text.
+
+    ``start`` is the first character of the value: a scalar, the ``[`` of a list or
+    the lower bound of ``between``. ``items`` contains the start of each list item or
+    bound, in order, and is empty for a scalar.
+    """
+
+    start: Location
+    items: tuple[Location, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Node:
     """Base of every rule node.
 
@@ -69,6 +82,8 @@ class Comparison(Node):
     value: Any = None
     include: tuple[str, ...] | None = None
     options: TextOptions = EXACT
+    value_loc: ValueLocation | None = field(default=None, compare=False, kw_only=True, repr=False)
+    """Position of ``value`` in DSL text, or ``None`` for a rule read from JSON."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +104,8 @@ class EventCondition(Node):
     products: tuple[str, ...] | None = None
     categories: tuple[str, ...] | None = None
     window: Duration | CalendarPeriod | None = None
+    value_loc: ValueLocation | None = field(default=None, compare=False, kw_only=True, repr=False)
+    """Position of ``value`` in DSL text, or ``None`` for a rule read from JSON."""
 
 
 @dataclass(frozen=True, slots=True)

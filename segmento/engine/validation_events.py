@@ -22,6 +22,7 @@ from segmento.engine.validation_values import (
     repeated_key_problems,
     shape_problem,
     unknown_operator_problem,
+    value_location,
 )
 from segmento.engine.validation_wording import operator_label, operator_labels, period_example
 from segmento.engine.values import CalendarPeriod, Duration
@@ -124,13 +125,13 @@ def _aggregate_problems(leaf: EventCondition) -> Iterator[RuleSemanticError]:
 
 
 def _event_value_problems(leaf: EventCondition, operator: OperatorSpec) -> Iterator[RuleSemanticError]:
-    where = at(leaf.loc, "value")
+    where = value_location(leaf)
     wrong_shape = shape_problem(operator, leaf.value, where)
     if wrong_shape is not None:
         yield wrong_shape
         return
     if isinstance(leaf.value, tuple):
-        items = list(zip(leaf.value, (at(where, index) for index in range(len(leaf.value)))))
+        items = [(item, value_location(leaf, index)) for index, item in enumerate(leaf.value)]
     else:
         items = [(leaf.value, where)]
     whole = leaf.aggregate == "count"

@@ -2,7 +2,7 @@
 
 Used by ``segmento.engine.validation``. Each problem is a ``RuleSemanticError`` whose
 location points at the member at fault (a JSON pointer, or the DSL line and column of
-the leaf) and whose hint names what is allowed.
+the leaf, or of the value for a problem of the value) and whose hint names what is allowed.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from segmento.engine.validation_values import (
     repeated_key_problems,
     shape_problem,
     unknown_operator_problem,
+    value_location,
     whole_number_problems,
 )
 from segmento.engine.validation_wording import operator_label, operator_labels, option_label
@@ -209,7 +210,7 @@ class LeafChecker:
     def _comparison_value(
         self, leaf: Comparison, spec: FieldSpec, operator: OperatorSpec, kind: ScalarKind | None
     ) -> Iterator[RuleSemanticError]:
-        where = at(leaf.loc, "value")
+        where = value_location(leaf)
         value = leaf.value
         wrong_shape = shape_problem(operator, value, where)
         if wrong_shape is not None:
@@ -232,7 +233,7 @@ class LeafChecker:
     ) -> Iterator[RuleSemanticError]:
         kinds = _DATETIME_FIELD_KINDS.get(operator.name, (kind,)) if kind == "datetime" else (kind,)
         if isinstance(leaf.value, tuple):
-            items = list(zip(leaf.value, (at(where, index) for index in range(len(leaf.value)))))
+            items = [(item, value_location(leaf, index)) for index, item in enumerate(leaf.value)]
         else:
             items = [(leaf.value, where)]
         converted = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
 
+from segmento.engine.ast import Comparison, EventCondition
 from segmento.engine.catalog import closest
 from segmento.engine.errors import Location, RuleSemanticError
 from segmento.engine.jsonform_messages import show
@@ -39,10 +40,28 @@ def problem(
 def at(location: Location, *tokens: str | int) -> Location:
     """Return the location of a member of the node at ``location``.
 
-    A JSON node gets a child pointer. A DSL node has no finer position, so its
-    members share the node's own line and column.
+    A JSON node gets a child pointer. A DSL node keeps no position for its members,
+    so they share the node's own line and column. A leaf's value has its own position,
+    given by ``value_location``.
     """
     return location.child(*tokens) if location.pointer is not None else location
+
+
+def value_location(leaf: Comparison | EventCondition, *index: int) -> Location:
+    """Return the location of a leaf's value, or of item ``index`` of a list or ``between`` value.
+
+    A JSON leaf gets a pointer below its ``value`` member. A DSL leaf gets the line and
+    column where the value or the item is written, and its own position when the parser
+    recorded none.
+    """
+    if leaf.loc.pointer is not None:
+        return leaf.loc.child("value", *index)
+    written = leaf.value_loc
+    if written is None:
+        return leaf.loc
+    if index and 0 <= index[0] < len(written.items):
+        return written.items[index[0]]
+    return written.start
 
 
 def unknown_operator_problem(

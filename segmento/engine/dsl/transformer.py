@@ -3,7 +3,9 @@
 There is one method per grammar rule. A rule without a method is a bug in this module,
 so the default handler raises instead of passing the subtree through. Every node gets
 the line and column of its first token, and ``ends`` records where each node ends, so
-that comments can be attached afterwards (``comments.py``).
+that comments can be attached afterwards (``comments.py``). A leaf also records where
+its value and each item of a list or range start (``value_loc``), so that a problem of
+the value points at the value.
 
 A value that lexes but cannot be read (an impossible date, a bad escape, a number with
 a leading zero) raises a located error. Given a ``problems`` list, the builder records
@@ -29,6 +31,7 @@ from segmento.engine.ast import (
     Segment,
     SegmentRef,
     TextOptions,
+    ValueLocation,
 )
 from segmento.engine.dsl import literals
 from segmento.engine.dsl.failures import syntax_error
@@ -66,11 +69,28 @@ class _Span(NamedTuple):
     column: int
 
 
+class _Written(NamedTuple):
+    """A value of a test and where the text writes it."""
+
+    value: Any
+    loc: ValueLocation
+
+
 class _Test(NamedTuple):
     """Operator and value that follow a field or an event count."""
 
     operator: str
     value: Any = None
+    value_loc: ValueLocation | None = None
+
+
+def _test(operator: str, written: _Written) -> _Test:
+    return _Test(operator, written.value, written.loc)
+
+
+def _range_test(operator: str, low: _Written, high: _Written) -> _Test:
+    """Return a ``between`` test, located at the lower bound with each bound as an item."""
+    return _Test(operator, (low.value, high.value), ValueLocation(low.loc.start, (low.loc.start, high.loc.start)))
 
 
 @v_args(meta=True, inline=True)
@@ -101,6 +121,13 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
         """Return the location of a new node, and record where the node ends."""
         self.ends[(meta.line, meta.column)] = (meta.end_line, meta.end_column)
         return Location(line=meta.line, column=meta.column, source=self._source)
+
+    def _value_loc(self, meta: Meta) -> Location:
+        """Return the location of a value; unlike ``_loc`` it records no node end for comments."""
+        return Location(line=meta.line, column=meta.column, source=self._source)
+
+    def _written(self, meta: Meta, value: Any) -> _Written:
+        return _Written(value, ValueLocation(self._value_loc(meta)))
 
     def _error(
         self, token: Token, message: str, *, code: str, offset: int = 0, hint: str | None = None
@@ -242,7 +269,15 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
     def comparison(
         self, meta: Meta, field: str, include: tuple[str, ...] | None, test: _Test, options: TextOptions | None
     ) -> Comparison:
-        return Comparison(field, test.operator, test.value, include, options or EXACT, loc=self._loc(meta))
+        return Comparison(
+            field,
+            test.operator,
+            test.value,
+            include,
+            options or EXACT,
+            loc=self._loc(meta),
+            value_loc=test.value_loc,
+        )
 
     def birthday_comparison(
         self, meta: Meta, _birthday: Token, include: tuple[str, ...] | None, test: _Test, options: TextOptions | None
@@ -250,7 +285,7 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
         return self.comparison(meta, BIRTHDAY_FIELD, include, test, options)
 
     def birthday_test_of_field(self, meta: Meta, _birthday: Token, field: str | None, test: _Test) -> Comparison:
-        return Comparison(field or BIRTHDAY_FIELD, test.operator, test.value, loc=self._loc(meta))
+        return Comparison(field or BIRTHDAY_FIELD, test.operator, test.value, loc=self._loc(meta), value_loc=test.value_loc)
 
     def include(self, meta: Meta, *keys: str) -> tuple[str, ...]:
         return keys
@@ -280,20 +315,22 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
 
     # --- tests, one per operator -----------------------------------------------------------
 
-    def compare(self, meta: Meta, symbol: Token, value: Any) -> _Test:
-        return _Test(SYMBOL_OPERATORS[symbol.type], value)
+    def compare(self, meta: Meta, symbol: Token, value: _Written) -> _Test:
+        return _test(SYMBOL_OPERATORS[symbol.type], value)
 
-    def between(self, meta: Meta, _between: Token, low: Any, _and: Token, high: Any) -> _Test:
-        return _Test("between", (low, high))
+    def between(self, meta: Meta, _between: Token, low: _Written, _and: Token, high: _Written) -> _Test:
+        return _range_test("between", low, high)
 
-    def not_between(self, meta: Meta, _not: Token, _between: Token, low: Any, _and: Token, high: Any) -> _Test:
-        return _Test("not_between", (low, high))
+    def not_between(
+        self, meta: Meta, _not: Token, _between: Token, low: _Written, _and: Token, high: _Written
+    ) -> _Test:
+        return _range_test("not_between", low, high)
 
-    def in_list(self, meta: Meta, _in: Token, values: tuple[Any, ...]) -> _Test:
-        return _Test("in", values)
+    def in_list(self, meta: Meta, _in: Token, values: _Written) -> _Test:
+        return _test("in", values)
 
-    def not_in_list(self, meta: Meta, _not: Token, _in: Token, values: tuple[Any, ...]) -> _Test:
-        return _Test("not_in", values)
+    def not_in_list(self, meta: Meta, _not: Token, _in: Token, values: _Written) -> _Test:
+        return _test("not_in", values)
 
     def is_set(self, meta: Meta, _is: Token, _set: Token) -> _Test:
         return _Test("is_set")
@@ -307,55 +344,57 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
     def is_not_empty(self, meta: Meta, _is: Token, _not: Token, _empty: Token) -> _Test:
         return _Test("is_not_empty")
 
-    def contains(self, meta: Meta, _contains: Token, value: Any) -> _Test:
-        return _Test("contains", value)
+    def contains(self, meta: Meta, _contains: Token, value: _Written) -> _Test:
+        return _test("contains", value)
 
-    def not_contains(self, meta: Meta, _not: Token, _contains: Token, value: Any) -> _Test:
-        return _Test("not_contains", value)
+    def not_contains(self, meta: Meta, _not: Token, _contains: Token, value: _Written) -> _Test:
+        return _test("not_contains", value)
 
-    def starts_with(self, meta: Meta, _starts: Token, _with: Token, value: Any) -> _Test:
-        return _Test("starts_with", value)
+    def starts_with(self, meta: Meta, _starts: Token, _with: Token, value: _Written) -> _Test:
+        return _test("starts_with", value)
 
-    def ends_with(self, meta: Meta, _ends: Token, _with: Token, value: Any) -> _Test:
-        return _Test("ends_with", value)
+    def ends_with(self, meta: Meta, _ends: Token, _with: Token, value: _Written) -> _Test:
+        return _test("ends_with", value)
 
-    def contains_any(self, meta: Meta, _contains: Token, _any: Token, values: tuple[Any, ...]) -> _Test:
-        return _Test("contains_any", values)
+    def contains_any(self, meta: Meta, _contains: Token, _any: Token, values: _Written) -> _Test:
+        return _test("contains_any", values)
 
-    def contains_all(self, meta: Meta, _contains: Token, _all: Token, values: tuple[Any, ...]) -> _Test:
-        return _Test("contains_all", values)
+    def contains_all(self, meta: Meta, _contains: Token, _all: Token, values: _Written) -> _Test:
+        return _test("contains_all", values)
 
-    def contains_none(self, meta: Meta, _contains: Token, _none: Token, values: tuple[Any, ...]) -> _Test:
-        return _Test("contains_none", values)
+    def contains_none(self, meta: Meta, _contains: Token, _none: Token, values: _Written) -> _Test:
+        return _test("contains_none", values)
 
-    def before(self, meta: Meta, _before: Token, value: Any) -> _Test:
-        return _Test("before", value)
+    def before(self, meta: Meta, _before: Token, value: _Written) -> _Test:
+        return _test("before", value)
 
-    def after(self, meta: Meta, _after: Token, value: Any) -> _Test:
-        return _Test("after", value)
+    def after(self, meta: Meta, _after: Token, value: _Written) -> _Test:
+        return _test("after", value)
 
-    def on(self, meta: Meta, _on: Token, value: Any) -> _Test:
-        return _Test("on", value)
+    def on(self, meta: Meta, _on: Token, value: _Written) -> _Test:
+        return _test("on", value)
 
-    def in_last(self, meta: Meta, _in: Token, _last: Token, duration: Duration) -> _Test:
-        return _Test("in_last", duration)
+    def in_last(self, meta: Meta, _in: Token, _last: Token, duration: _Written) -> _Test:
+        return _test("in_last", duration)
 
-    def not_in_last(self, meta: Meta, _not: Token, _in: Token, _last: Token, duration: Duration) -> _Test:
-        return _Test("not_in_last", duration)
+    def not_in_last(self, meta: Meta, _not: Token, _in: Token, _last: Token, duration: _Written) -> _Test:
+        return _test("not_in_last", duration)
 
-    def in_next(self, meta: Meta, _in: Token, _next: Token, duration: Duration) -> _Test:
-        return _Test("in_next", duration)
+    def in_next(self, meta: Meta, _in: Token, _next: Token, duration: _Written) -> _Test:
+        return _test("in_next", duration)
 
-    def in_period(self, meta: Meta, _in: Token, period: CalendarPeriod) -> _Test:
-        return _Test("in_period", period)
+    def in_period(self, meta: Meta, _in: Token, period: _Written) -> _Test:
+        return _test("in_period", period)
 
-    def not_in_period(self, meta: Meta, _not: Token, _in: Token, period: CalendarPeriod) -> _Test:
-        return _Test("not_in_period", period)
+    def not_in_period(self, meta: Meta, _not: Token, _in: Token, period: _Written) -> _Test:
+        return _test("not_in_period", period)
 
-    def named_operator(self, meta: Meta, name: Token, operand: Any) -> _Test:
-        return _Test(normalize(str(name.value)[1:]), operand)
+    def named_operator(self, meta: Meta, name: Token, operand: _Written | None) -> _Test:
+        operator = normalize(str(name.value)[1:])
+        return _Test(operator) if operand is None else _test(operator, operand)
 
-    def birthday_in_next(self, meta: Meta, _in: Token, next_word: Token, duration: Duration) -> _Test:
+    def birthday_in_next(self, meta: Meta, _in: Token, next_word: Token, written: _Written) -> _Test:
+        duration: Duration = written.value
         if duration.unit != "days":
             not_days = syntax_error(
                 self._text,
@@ -368,7 +407,7 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
                 value=str(duration),
             )
             self._report(not_days, None)
-        return _Test("birthday_in_next", duration.amount)
+        return _Test("birthday_in_next", duration.amount, written.loc)
 
     def birthday_today(self, meta: Meta, _today: Token) -> _Test:
         return _Test("birthday_today")
@@ -399,6 +438,7 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
             categories=categories,
             window=window,
             loc=self._loc(meta),
+            value_loc=test.value_loc,
         )
 
     def aggregate(self, meta: Meta, word: Token) -> str:
@@ -427,15 +467,18 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
     def key_list(self, meta: Meta, *keys: str) -> tuple[str, ...]:
         return keys
 
-    def window_last(self, meta: Meta, _in: Token, _last: Token, duration: Duration) -> Duration:
-        return duration
+    def window_last(self, meta: Meta, _in: Token, _last: Token, duration: _Written) -> Duration:
+        return duration.value  # type: ignore[no-any-return]
 
-    def window_period(self, meta: Meta, _in: Token, period: CalendarPeriod) -> CalendarPeriod:
-        return period
+    def window_period(self, meta: Meta, _in: Token, period: _Written) -> CalendarPeriod:
+        return period.value  # type: ignore[no-any-return]
 
     # --- values ----------------------------------------------------------------------------
 
-    def scalar(self, meta: Meta, token: Token) -> Any:
+    def scalar(self, meta: Meta, token: Token) -> _Written:
+        return self._written(meta, self._scalar_value(token))
+
+    def _scalar_value(self, token: Token) -> Any:
         kind = token.type
         if kind == "STRING":
             return self._read(token, literals.read_quoted)
@@ -453,17 +496,18 @@ class RuleBuilder(Transformer_NonRecursive[Token, Any]):
             return kind == "TRUE"
         raise TypeError(f"terminal {kind} is not a scalar")
 
-    def value_list(self, meta: Meta, *items: Any) -> tuple[Any, ...]:
-        return items
+    def value_list(self, meta: Meta, *items: _Written) -> _Written:
+        located = ValueLocation(self._value_loc(meta), tuple(item.loc.start for item in items))
+        return _Written(tuple(item.value for item in items), located)
 
-    def duration(self, meta: Meta, amount: Token, unit: str) -> Duration:
-        return Duration(literals.read_integer(str(amount.value)), unit)  # type: ignore[arg-type]
+    def duration(self, meta: Meta, amount: Token, unit: str) -> _Written:
+        return self._written(meta, Duration(literals.read_integer(str(amount.value)), unit))  # type: ignore[arg-type]
 
     def duration_unit(self, meta: Meta, word: Token) -> str:
         return _DURATION_UNITS[str(word.value)]
 
-    def period(self, meta: Meta, *words: Token) -> CalendarPeriod:
-        return CalendarPeriod("_".join(str(word.value) for word in words))  # type: ignore[arg-type]
+    def period(self, meta: Meta, *words: Token) -> _Written:
+        return self._written(meta, CalendarPeriod("_".join(str(word.value) for word in words)))  # type: ignore[arg-type]
 
     def name(self, meta: Meta, token: Token) -> str:
         if token.type == "NAME":
