@@ -197,9 +197,17 @@ class DocumentBuilder:
             return "number" if "number" in kinds else "integer"
         if len(kinds) == 1:
             return kinds.pop()
+        # The problem points at the first item whose type differs from the first item's.
+        numeric = {"integer", "number"}
+        first = _json_item_kind(items[0])
+        differing = next(
+            index
+            for index, item in enumerate(items)
+            if _json_item_kind(item) != first and not {_json_item_kind(item), first} <= numeric
+        )
         self._problem(
             "the list mixes " + " and ".join(sorted(f"{kind}s" for kind in kinds)),
-            location,
+            location.child(differing),
             list(items),
             code="mixed_list",
             hint='Make every item the same type, or give the item type in "type" ("string", "integer", ...)',
