@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,6 +70,7 @@ def test_run_prints_summary_and_writes_report(project: Path) -> None:
     assert "rejected rows: 1" in output
     report = json.loads((project / "var" / "reports" / "shop-run-1.json").read_text(encoding="utf-8"))
     assert report["rejected_rows"] == 1
+    assert [(item["rows_deleted"], item["reconciliation"]) for item in report["imports"]] == [(0, None), (0, None)]
     assert {item["segment"]: item["members"] for item in report["segments"]} == {"big_spenders": 1, "carted": 1}
 
 
@@ -146,3 +152,100 @@ def test_as_of_must_be_a_time(project: Path) -> None:
     status, _, errors = invoke(project, "run", "--as-of", "last tuesday")
     assert status == 2
     assert "--as-of" in errors
+
+
+# --- logging: a progress bar on a terminal, info lines elsewhere ---------------------------
+
+INFO_LINE = " INFO segmento.adapters.runs: run 1 of workspace shop started"
+
+
+def run_process(project: Path, *args: str, terminal: bool) -> tuple[int, str, str]:
+    """Run ``segmento ARGS run`` in a new process, its standard error a terminal or a pipe."""
+    command = [str(Path(sys.executable).parent / "segmento"), *args, "run", "--config", str(project / "segmento.yaml")]
+    if not terminal:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        return done.returncode, done.stdout, done.stderr
+    controller, terminal_end = pty.openpty()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=terminal_end, text=True)
+    os.close(terminal_end)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the process closed its end of the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(controller)
+    output = process.stdout.read() if process.stdout is not None else ""
+    return process.wait(timeout=120), output, b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_run_off_terminal_logs_info(project: Path) -> None:
+    status, output, errors = run_process(project, terminal=False)
+    assert status == 0, errors
+    assert INFO_LINE in errors
+    assert "import done source=orders" in errors
+    assert "big_spenders" in output
+
+
+def test_run_on_terminal_logs_info_only_with_verbose(project: Path) -> None:
+    status, output, errors = run_process(project, terminal=True)
+    assert status == 0, errors
+    assert " INFO " not in errors
+    assert "orders.csv" in errors  # the progress bar's label
+    assert "big_spenders" in output
+
+    status, _, errors = run_process(project, "-v", terminal=True)
+    assert status == 0, errors
+    assert "run 2 of workspace shop started" in errors
+
+
+def test_verbose_help_names_run_without_terminal() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert "'segmento run' logs info even without -v" in " ".join(result.output.split())
+
+
+# --- times: the workspace's time zone with the offset, or UTC with --utc ---------------------
+
+
+@pytest.fixture
+def saigon_project(project: Path) -> Path:
+    """The project with its workspace, and so its order times, in Asia/Ho_Chi_Minh (UTC+7)."""
+    config = CONFIG.replace("timezone: Europe/London", "timezone: Asia/Ho_Chi_Minh")
+    (project / "segmento.yaml").write_text(config, encoding="utf-8")
+    return project
+
+
+def test_profile_shows_local_times(saigon_project: Path) -> None:
+    invoke(saigon_project, "run")
+    status, output, errors = invoke(saigon_project, "profile", "200")
+    assert status == 0, errors
+    assert "times in Asia/Ho_Chi_Minh" in output
+    # Invoice 1002 was written at 10:00 shop time, stored as 03:00 UTC.
+    assert re.search(r"last_purchase_at +2011-11-02 10:00:00 \+07:00", output)
+    assert "big_spenders  since 2011-11-10 00:00:00 +07:00 (run 1)" in output
+    assert "UTC" not in output
+
+
+def test_profile_utc_flag(saigon_project: Path) -> None:
+    invoke(saigon_project, "run")
+    status, output, errors = invoke(saigon_project, "profile", "200", "--utc")
+    assert status == 0, errors
+    assert "times in UTC" in output
+    assert re.search(r"last_purchase_at +2011-11-02 03:00:00 \+00:00", output)
+    assert "big_spenders  since 2011-11-09 17:00:00 +00:00 (run 1)" in output
+
+
+def test_segment_show_history_in_local_time(saigon_project: Path) -> None:
+    invoke(saigon_project, "run")
+    status, output, errors = invoke(saigon_project, "segment", "show", "big_spenders")
+    assert status == 0, errors
+    assert "as of (Asia/Ho_Chi_Minh)" in output
+    assert "2011-11-10 00:00:00 +07:00" in output
+
+    status, output, errors = invoke(saigon_project, "segment", "show", "big_spenders", "--utc")
+    assert status == 0, errors
+    assert "as of (UTC)" in output
+    assert "2011-11-09 17:00:00 +00:00" in output

@@ -17,7 +17,13 @@ from segmento.cli.common import configure_logging
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="segmento")
-@click.option("-v", "--verbose", count=True, help="Log more: -v for info, -vv for debug.")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log more: -v for info, -vv for debug. Without a terminal on standard error, "
+    "'segmento run' logs info even without -v, in place of its progress bar.",
+)
 def main(verbose: int) -> None:
     """Validate, compile and evaluate customer segment rules."""
     configure_logging(logging.WARNING - 10 * verbose)

@@ -23,6 +23,18 @@ def configure_logging(level: int) -> None:
     )
 
 
+def log_progress_off_terminal() -> None:
+    """Log ``segmento`` records at info level when standard error is not a terminal.
+
+    A long command shows its progress as a bar on a terminal. Elsewhere (cron, Airflow,
+    a pipe) there is no bar, so its ``key=value`` progress lines and the start and end
+    of each step go to the log instead, without ``-v``. A level set with ``-vv`` stays.
+    """
+    segmento_logger = logging.getLogger("segmento")
+    if not sys.stderr.isatty() and segmento_logger.getEffectiveLevel() > logging.INFO:
+        segmento_logger.setLevel(logging.INFO)
+
+
 def fail(error: SegmentoError | str, status: int = EXIT_INVALID) -> NoReturn:
     """Print ``error`` to standard error and exit with ``status``."""
     click.echo(f"error: {error}", err=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,9 @@ CONFIG_OPTION = click.option(
     help="Workspace config file (YAML).",
 )
 WORKSPACE_OPTION = click.option("--workspace", help="Use only the workspace with this name.")
+UTC_OPTION = click.option(
+    "--utc", "in_utc", is_flag=True, help="Show times in UTC instead of the workspace's time zone."
+)
 
 
 def register(group: click.Group) -> None:
@@ -56,18 +58,20 @@ def run_command(
     store_url: str | None,
     report_path: Path | None,
 ) -> None:
-    """Import new data, update profiles and evaluate every segment rule of each workspace."""
+    """Import new data, update profiles and evaluate every segment rule of each workspace.
+
+    On a terminal, imports show a progress bar. When standard error is not a terminal
+    (cron, Airflow, a pipe), progress lines and the start and end of each step are
+    logged at info level instead, without -v.
+    """
     from segmento.adapters.ingest.progress import default_progress
     from segmento.adapters.runs import run_workspace
-    from segmento.cli.common import fail
+    from segmento.cli.common import fail, log_progress_off_terminal
 
     workspaces = _workspaces(config_path, workspace)
     if store_url and len(workspaces) > 1:
         fail("--store needs --workspace, because the config has several workspaces", status=2)
-    segmento_logger = logging.getLogger("segmento")
-    if not sys.stderr.isatty() and segmento_logger.getEffectiveLevel() > logging.INFO:
-        # Without a terminal there is no progress bar, so progress goes to the log.
-        segmento_logger.setLevel(logging.INFO)
+    log_progress_off_terminal()
     instant = _parse_as_of(as_of)
     console = _console()
     failures = 0
@@ -91,23 +95,29 @@ def run_command(
 @click.argument("customer_id")
 @CONFIG_OPTION
 @WORKSPACE_OPTION
-def profile_command(customer_id: str, config_path: Path, workspace: str | None) -> None:
-    """Print one customer's profile: aggregates, interests, top viewed products and segments."""
+@UTC_OPTION
+def profile_command(customer_id: str, config_path: Path, workspace: str | None, in_utc: bool) -> None:
+    """Print one customer's profile: aggregates, interests, top viewed products and segments.
+
+    Times are shown in the workspace's time zone with their UTC offset, or in UTC with --utc.
+    """
     from segmento.adapters.run_reports import profile_details
     from segmento.cli.charts import bar_chart
     from segmento.adapters.runs import open_existing_store
     from segmento.cli.common import fail
+    from segmento.cli.instants import show_value
 
     for item in _workspaces(config_path, workspace):
         store = open_existing_store(item)
         details = profile_details(store, customer_id) if store is not None else None
         if details is None:
             continue
+        zone, zone_name = _display_zone(item, in_utc)
         console = _console()
-        console.print(f"[bold]Customer {details.id}[/bold] (workspace {item.name})")
+        console.print(f"[bold]Customer {details.id}[/bold] (workspace {item.name}, times in {zone_name})")
         table = Table("field", "value", show_header=False, box=None, padding=(0, 2))
         for name in sorted(details.fields):
-            table.add_row(name, _show(details.fields[name]))
+            table.add_row(name, show_value(details.fields[name], zone))
         for name in ("short_term_interests",):
             if name in details.collections:
                 table.add_row(name, ", ".join(f"{rank}. {key}" for rank, key in enumerate(details.collections[name], 1)))
@@ -124,7 +134,7 @@ def profile_command(customer_id: str, config_path: Path, workspace: str | None) 
         if details.segments:
             console.print("segments:")
             for membership in details.segments:
-                console.print(f"  {membership.segment_id}  since {_show(membership.joined_at)} (run {membership.joined_run})")
+                console.print(f"  {membership.segment_id}  since {show_value(membership.joined_at, zone)} (run {membership.joined_run})")
         else:
             console.print("segments: none")
         return
@@ -141,12 +151,17 @@ def segment_group() -> None:
 @CONFIG_OPTION
 @WORKSPACE_OPTION
 @click.option("--sample", "sample_size", type=click.IntRange(0, 1000), default=10, show_default=True, help="Number of members to list.")
-def segment_show(segment_id: str, config_path: Path, workspace: str | None, sample_size: int) -> None:
-    """Print a segment's size, its history over runs and a sample of its members."""
+@UTC_OPTION
+def segment_show(segment_id: str, config_path: Path, workspace: str | None, sample_size: int, in_utc: bool) -> None:
+    """Print a segment's size, its history over runs and a sample of its members.
+
+    Times are shown in the workspace's time zone with their UTC offset, or in UTC with --utc.
+    """
     from segmento.adapters.run_reports import segment_details, segment_ids
     from segmento.cli.charts import bar
     from segmento.adapters.runs import open_existing_store
     from segmento.cli.common import fail
+    from segmento.cli.instants import show_value
     from segmento.engine.catalog import closest
 
     known: list[str] = []
@@ -158,14 +173,15 @@ def segment_show(segment_id: str, config_path: Path, workspace: str | None, samp
         if details is None:
             known.extend(segment_ids(store))
             continue
+        zone, zone_name = _display_zone(item, in_utc)
         console = _console()
         console.print(f"[bold]{details.id}[/bold] {details.name} (workspace {item.name}): {details.members:,} members")
-        history = Table("run", "as of (UTC)", "members", "", "joined", "left", "seconds", title="history, newest first")
+        history = Table("run", f"as of ({zone_name})", "members", "", "joined", "left", "seconds", title="history, newest first")
         largest = max((run.members for run in details.history), default=0)
         for run in details.history:
             history.add_row(
                 str(run.run_id),
-                _show(run.as_of),
+                show_value(run.as_of, zone),
                 f"{run.members:,}",
                 bar(run.members, largest, width=20),
                 f"{run.joined:,}",
@@ -218,11 +234,24 @@ def _parse_as_of(text: str | None) -> datetime | None:
 def _print_report(console: Console, report: Any) -> None:
     local = report.as_of.astimezone(_zone(report.timezone))
     console.print(f"[bold]{report.workspace}[/bold]: run {report.run_id} as of {local:%Y-%m-%d %H:%M} {report.timezone}")
-    imports = Table("source", "read", "stored", "known", "rejected", "seconds", "file", title="imports")
+    imports = Table("source", "read", "stored", "known", "rejected", "deleted", "seconds", "file", title="imports")
     for result in report.imports:
         note = f"{result.file_name}, imported before" if result.skipped else result.file_name
-        imports.add_row(result.source, f"{result.read:,}", f"{result.stored:,}", f"{result.known:,}", f"{result.rejected:,}", f"{result.seconds:.1f}", note)
+        imports.add_row(
+            result.source,
+            f"{result.read:,}",
+            f"{result.stored:,}",
+            f"{result.known:,}",
+            f"{result.rejected:,}",
+            f"{result.deleted:,}",
+            f"{result.seconds:.1f}",
+            note,
+        )
     console.print(imports)
+    for result in report.imports:
+        reconciliation = result.reconciliation
+        if reconciliation is not None and (reconciliation.rows_deleted or reconciliation.rows_copied):
+            console.print(f"{result.source} reconciliation: {reconciliation.describe()}")
     if report.build is not None:
         build = report.build
         kind = "all" if build.full else "changed"
@@ -249,9 +278,8 @@ def _zone(name: str) -> Any:
     return load_timezone(name)
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
-    if isinstance(value, (date, Decimal)):
-        return str(value)
-    return str(value)
+def _display_zone(workspace: Any, in_utc: bool) -> tuple[tzinfo, str]:
+    """Return the time zone to show times in, and its name for headers."""
+    if in_utc:
+        return UTC, "UTC"
+    return _zone(workspace.timezone), workspace.timezone
