@@ -29,7 +29,7 @@ from segmento.adapters.urls import mask_url, redact, resolve_store_url
 from segmento.cli import main
 from segmento.engine.errors import DataError, SegmentoError
 from tests.conftest import MARIADB_URL
-from tests.store_helpers import mariadb_database, segmento, shop_workspace, write_shop
+from tests.store_helpers import ROOT, mariadb_database, segmento, shop_workspace, write_shop
 
 VARIABLE = "SEGMENTO_TEST_DB_PASSWORD"
 TEMPLATE = "mysql+pymysql://{user}:${{SEGMENTO_TEST_DB_PASSWORD}}@127.0.0.1:{port}/{database}"
@@ -92,6 +92,39 @@ def test_mask_and_redact() -> None:
     assert mask_url(url) == "mysql+pymysql://shop:***@db/shop"
     assert redact("login p@ss failed; tried p%40ss", [url]) == "login *** failed; tried ***"
     assert redact("connecting to mysql://other:topsecret@host/x") == "connecting to mysql://other:***@host/x"
+
+
+def test_placeholder_password_is_not_masked() -> None:
+    template = "mysql+pymysql://reader:${SHOP_DB_PASSWORD}@db/shop"
+    assert mask_url(template) == template
+    assert mask_url(sa.make_url(template)) == template
+    assert redact(f"For example {template}") == f"For example {template}"
+    assert redact(f"For example {template}", [template]) == f"For example {template}"
+    # Only a password that is a reference and nothing else is a placeholder.
+    assert mask_url("mysql+pymysql://reader:x${SHOP_DB_PASSWORD}@db/shop") == "mysql+pymysql://reader:***@db/shop"
+    assert redact("mysql://reader:${A}${B}@db/shop") == "mysql://reader:***@db/shop"
+
+
+def test_mapping_password_hint_keeps_placeholder(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    mapping = ROOT / "examples" / "shopdb-mapping.yaml"
+    literal = "url: mysql+pymysql://reader:hunter2secret@db/shop"
+    text = mapping.read_text(encoding="utf-8").replace("url: ${SHOP_DB_URL}", literal)
+    (tmp_path / "mapping.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "any.seg").write_text('segment buyers "Buyers"\ntotal_purchase >= 1\n', encoding="utf-8")
+    config = tmp_path / "segmento.yaml"
+    sources = "sources:\n  - {name: shop, format: shopdb, mapping: mapping.yaml}\n"
+    config.write_text(f"store: sqlite:///store.db\nrules: rules\n{sources}", encoding="utf-8")
+
+    with caplog.at_level(logging.INFO, logger="segmento"):
+        result = CliRunner().invoke(main, ["run", "--config", str(config)])
+
+    errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
+    assert result.exit_code == 1
+    assert len(errors) == 1, errors
+    assert "the source url contains a password" in errors[0]
+    assert "For example mysql+pymysql://reader:${SHOP_DB_PASSWORD}@db/shop" in errors[0]
+    assert "hunter2secret" not in caplog.text + result.output
 
 
 def test_config_reads_store_from_environment(tmp_path: Path) -> None:

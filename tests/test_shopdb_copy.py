@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,16 +15,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from segmento.adapters.ingest.loader import ImportResult, SourceSpec, import_source
+from segmento.adapters.ingest.loader import SourceSpec, import_source
 from segmento.adapters.ingest.model import customers, order_lines, orders, rejects, tracked_events
 from segmento.adapters.profile_builder import build_profiles
-from segmento.adapters.shopdb.copy import ShopDbSource, import_shopdb
 from segmento.adapters.shopdb.state import watermarks
 from segmento.adapters.sql_store import SqlProfileStore
 from segmento.engine.computations import ProfileSettings
-from tests.shopdb.databases import MAPPING_FILE, ROOT, loaded_shop
+from tests.shopdb.databases import ROOT, Shop, copy, loaded_shop, make_store, mapping_with, shop_from
 from tests.store_helpers import Checkpoint
-from tests.shopdb.loader import RETAIL_FILE, ShopCounts, write_subset
+from tests.shopdb.loader import RETAIL_FILE, write_subset
 
 pytestmark = pytest.mark.mariadb
 
@@ -44,21 +42,6 @@ AGGREGATES = (
 )
 
 
-@dataclass
-class Shop:
-    url: str
-    counts: ShopCounts
-    engine: sa.Engine
-
-    def execute(self, statement: str, **values: object) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(sa.text(statement), values)
-
-    def scalar(self, statement: str, **values: object) -> object:
-        with self.engine.connect() as connection:
-            return connection.execute(sa.text(statement), values).scalar()
-
-
 @pytest.fixture(scope="module")
 def subset_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_subset(tmp_path_factory.mktemp("retail") / "subset.csv", SUBSET_LINES)
@@ -66,33 +49,13 @@ def subset_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def shop(subset_file: Path) -> Iterator[Shop]:
-    with loaded_shop(subset_file) as (url, counts):
-        engine = sa.create_engine(url, poolclass=NullPool)
-        yield Shop(url, counts, engine)
-        engine.dispose()
-
-
-def make_store(path: Path) -> SqlProfileStore:
-    store = SqlProfileStore(f"sqlite:///{path}")
-    store.create_schema()
-    return store
-
-
-def copy(store: SqlProfileStore, shop: Shop, mapping: Path = MAPPING_FILE) -> ImportResult:
-    return import_shopdb(store.engine, ShopDbSource("shop", mapping), environ={"SHOP_DB_URL": shop.url})
+    with shop_from(subset_file) as loaded:
+        yield loaded
 
 
 def count(store: SqlProfileStore, table: sa.Table) -> int:
     with store.engine.connect() as connection:
         return int(connection.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
-
-
-def mapping_with(tmp_path: Path, old: str, new: str) -> Path:
-    text = MAPPING_FILE.read_text(encoding="utf-8")
-    assert old in text
-    path = tmp_path / "mapping.yaml"
-    path.write_text(text.replace(old, new), encoding="utf-8")
-    return path
 
 
 def profiles(store: SqlProfileStore) -> dict[str, dict[str, object]]:

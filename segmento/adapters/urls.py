@@ -10,7 +10,9 @@ file and off the command line by referring to environment variables:
 - ``store_env: SEGMENTO_STORE_URL``: the same as the first form.
 
 ``mask_url`` and ``redact`` are the only ways segmento shows a URL or a message that
-might contain one: the password becomes ``***``.
+might contain one: the password becomes ``***``. A password that is exactly one
+``${NAME}`` reference is a placeholder, not a secret, so it is shown as written: hints
+such as ``mysql+pymysql://reader:${SHOP_DB_PASSWORD}@db/shop`` stay readable.
 """
 
 from __future__ import annotations
@@ -71,13 +73,17 @@ def check_url(text: str, *, location: Location = UNKNOWN_LOCATION, origin: str |
 
 
 def mask_url(url: str | sa.URL) -> str:
-    """Return ``url`` for display, with the password replaced by ``***``."""
-    if isinstance(url, sa.URL):
-        return url.render_as_string(hide_password=True)
+    """Return ``url`` for display, with the password replaced by ``***`` unless it is a ``${NAME}`` placeholder."""
     try:
-        return sa.make_url(url).render_as_string(hide_password=True)
+        parsed = url if isinstance(url, sa.URL) else sa.make_url(url)
     except (ArgumentError, ValueError):
-        return _PASSWORD_IN_TEXT.sub(lambda match: match["head"] + MASK + match["tail"], url)
+        return _mask_in_text(str(url))
+    password = parsed.password
+    if not _is_placeholder(password):
+        return parsed.render_as_string(hide_password=True)
+    # Rendering would percent-encode "${...}", so a plain marker takes its place first.
+    marker = "SEGMENTOPASSWORDPLACEHOLDER"
+    return parsed.set(password=marker).render_as_string(hide_password=False).replace(marker, str(password), 1)
 
 
 def redact(text: str, urls: Iterable[str | sa.URL | None] = ()) -> str:
@@ -88,11 +94,11 @@ def redact(text: str, urls: Iterable[str | sa.URL | None] = ()) -> str:
     """
     for url in urls:
         password = _password(url)
-        if not password:
+        if not password or _is_placeholder(password):
             continue
         for form in {password, quote(password, safe=""), quote_plus(password, safe="")}:
             text = text.replace(form, MASK)
-    return _PASSWORD_IN_TEXT.sub(lambda match: match["head"] + MASK + match["tail"], text)
+    return _mask_in_text(text)
 
 
 def connection_url(url: str | sa.URL) -> sa.URL:
@@ -105,6 +111,17 @@ def connection_url(url: str | sa.URL) -> sa.URL:
     if parsed.get_backend_name() in _MYSQL_FAMILY and "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     return parsed
+
+
+def _mask_in_text(text: str) -> str:
+    """Mask the password of every ``scheme://user:password@`` in ``text``, except ``${NAME}`` placeholders."""
+    return _PASSWORD_IN_TEXT.sub(
+        lambda match: match[0] if _is_placeholder(match["password"]) else match["head"] + MASK + match["tail"], text
+    )
+
+
+def _is_placeholder(password: Any) -> bool:
+    return isinstance(password, str) and _REFERENCE.fullmatch(password) is not None
 
 
 def _variable(name: str, environ: Mapping[str, str], location: Location) -> str:

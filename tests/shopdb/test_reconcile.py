@@ -10,29 +10,28 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 from sqlalchemy.pool import NullPool
 
-from segmento.adapters.ingest.loader import ImportResult
 from segmento.adapters.ingest.model import customers, order_lines, orders, tracked_events
 from segmento.adapters.profile_builder import build_profiles
 from segmento.adapters.runs import open_store, run_workspace
-from segmento.adapters.shopdb.copy import ShopDbSource, import_shopdb
 from segmento.adapters.shopdb.mapping_file import load_mapping
 from segmento.adapters.shopdb.state import copied_keys
 from segmento.adapters.sql_store import SqlProfileStore
 from segmento.adapters.urls import create_store_engine
 from segmento.adapters.workspace import load_config
+from segmento.cli import main
 from segmento.engine.computations import ProfileSettings
 from segmento.engine.errors import DataError
-from tests.shopdb.databases import MAPPING_FILE, ROOT, loaded_shop
-from tests.shopdb.loader import ShopCounts, write_subset
+from tests.shopdb.databases import MAPPING_FILE, ROOT, Shop, copy, loaded_shop, make_store, mapping_with
+from tests.shopdb.loader import write_subset
 from tests.store_helpers import mariadb_database
 
 SUBSET_LINES = 5000
@@ -45,23 +44,8 @@ PAID_ORDERS = """
 """
 
 
-@dataclass
-class Shop:
-    url: str
-    counts: ShopCounts
-    engine: sa.Engine
-
-    def execute(self, statement: str, **values: object) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(sa.text(statement), values)
-
-    def scalar(self, statement: str, **values: object) -> object:
-        with self.engine.connect() as connection:
-            return connection.execute(sa.text(statement), values).scalar()
-
-    def scalars(self, statement: str, **values: object) -> list[object]:
-        with self.engine.connect() as connection:
-            return list(connection.execute(sa.text(statement), values).scalars())
+class ReconcileShop(Shop):
+    """The test shop with the edits that reconciliation tests make."""
 
     def delete_order(self, order_id: object) -> None:
         self.execute("DELETE FROM chi_tiet_don_hang WHERE don_hang_id = :id", id=order_id)
@@ -81,10 +65,10 @@ def subset_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def shop(subset_file: Path) -> Iterator[Shop]:
+def shop(subset_file: Path) -> Iterator[ReconcileShop]:
     with loaded_shop(subset_file) as (url, counts):
         engine = sa.create_engine(url, poolclass=NullPool)
-        yield Shop(url, counts, engine)
+        yield ReconcileShop(url, counts, engine)
         engine.dispose()
 
 
@@ -101,24 +85,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlProfile
         created.create_schema()
         yield created
         created.engine.dispose()
-
-
-def make_store(path: Path) -> SqlProfileStore:
-    created = SqlProfileStore(f"sqlite:///{path}")
-    created.create_schema()
-    return created
-
-
-def copy(store: SqlProfileStore, shop: Shop, mapping: Path = MAPPING_FILE) -> ImportResult:
-    return import_shopdb(store.engine, ShopDbSource("shop", mapping), environ={"SHOP_DB_URL": shop.url})
-
-
-def mapping_with(tmp_path: Path, old: str, new: str) -> Path:
-    text = MAPPING_FILE.read_text(encoding="utf-8")
-    assert old in text
-    path = tmp_path / "mapping.yaml"
-    path.write_text(text.replace(old, new), encoding="utf-8")
-    return path
 
 
 def count_where(store: SqlProfileStore, table: sa.Table, condition: sa.ColumnElement[bool]) -> int:
@@ -151,7 +117,7 @@ def reconcile_log(caplog: pytest.LogCaptureFixture) -> str:
 
 
 @pytest.mark.mariadb
-def test_deleted_order_lowers_total(shop: Shop, store: SqlProfileStore, caplog: pytest.LogCaptureFixture) -> None:
+def test_deleted_order_lowers_total(shop: ReconcileShop, store: SqlProfileStore, caplog: pytest.LogCaptureFixture) -> None:
     copy(store, shop)
     build_profiles(store, ProfileSettings(), AS_OF)
     customer = shop.regular_customer()
@@ -174,10 +140,13 @@ def test_deleted_order_lowers_total(shop: Shop, store: SqlProfileStore, caplog: 
     message = reconcile_log(caplog)
     assert "khach_hang=0 don_hang=1 " in message
     assert f"chi_tiet_don_hang={lines};" in message
+    assert result.reconciliation is not None
+    assert result.reconciliation.deleted == {"khach_hang": 0, "don_hang": 1, "chi_tiet_don_hang": lines}
+    assert result.deleted == 1 + lines
 
 
 @pytest.mark.mariadb
-def test_deleted_line_updates_its_order(shop: Shop, tmp_path: Path) -> None:
+def test_deleted_line_updates_its_order(shop: ReconcileShop, tmp_path: Path) -> None:
     store = make_store(tmp_path / "store.db")
     copy(store, shop)
     build_profiles(store, ProfileSettings(), AS_OF)
@@ -200,7 +169,7 @@ def test_deleted_line_updates_its_order(shop: Shop, tmp_path: Path) -> None:
 
 
 @pytest.mark.mariadb
-def test_deleted_customer_loses_profile(shop: Shop, store: SqlProfileStore) -> None:
+def test_deleted_customer_loses_profile(shop: ReconcileShop, store: SqlProfileStore) -> None:
     copy(store, shop)
     build_profiles(store, ProfileSettings(), AS_OF)
     customer = shop.regular_customer()
@@ -221,7 +190,7 @@ def test_deleted_customer_loses_profile(shop: Shop, store: SqlProfileStore) -> N
 
 
 @pytest.mark.mariadb
-def test_reconciled_store_matches_fresh_copy(shop: Shop, tmp_path: Path) -> None:
+def test_reconciled_store_matches_fresh_copy(shop: ReconcileShop, tmp_path: Path) -> None:
     store = make_store(tmp_path / "store.db")
     copy(store, shop)
     customer = shop.regular_customer()
@@ -242,12 +211,14 @@ def test_reconciled_store_matches_fresh_copy(shop: Shop, tmp_path: Path) -> None
 
 
 @pytest.mark.mariadb
-def test_nothing_deleted_changes_nothing(shop: Shop, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_nothing_deleted_changes_nothing(shop: ReconcileShop, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     store = make_store(tmp_path / "store.db")
     copy(store, shop)
     with caplog.at_level(logging.INFO, logger="segmento.adapters.shopdb"):
         again = copy(store, shop)
-    assert (again.read, again.stored, again.rejected) == (0, 0, 0)
+    assert (again.read, again.stored, again.rejected, again.deleted) == (0, 0, 0, 0)
+    assert again.reconciliation is not None
+    assert again.reconciliation.rows_copied == 0
     assert again.touched == set()
     assert "khach_hang=0 don_hang=0 chi_tiet_don_hang=0; copied khach_hang=0 don_hang=0;" in reconcile_log(caplog)
 
@@ -255,12 +226,12 @@ def test_nothing_deleted_changes_nothing(shop: Shop, tmp_path: Path, caplog: pyt
 # --- rows without an update time -------------------------------------------------------------
 
 
-def allow_null_watermarks(shop: Shop) -> None:
+def allow_null_watermarks(shop: ReconcileShop) -> None:
     for table in ("khach_hang", "don_hang", "chi_tiet_don_hang"):
         shop.execute(f"ALTER TABLE {table} MODIFY ngay_cap_nhat DATETIME(6) NULL DEFAULT NULL")
 
 
-def add_null_customer(shop: Shop, customer_id: int) -> None:
+def add_null_customer(shop: ReconcileShop, customer_id: int) -> None:
     shop.execute(
         "INSERT INTO khach_hang (id, ho_ten, gioi_tinh, thanh_pho, quoc_gia, ngay_tao, ngay_cap_nhat)"
         " VALUES (:id, 'Lê Thị Hoa', 2, 'Huế', 'Vietnam', '2011-01-01 08:00:00', NULL)",
@@ -268,7 +239,7 @@ def add_null_customer(shop: Shop, customer_id: int) -> None:
     )
 
 
-def add_null_order(shop: Shop, customer_id: int, quantities: tuple[int, ...]) -> int:
+def add_null_order(shop: ReconcileShop, customer_id: int, quantities: tuple[int, ...]) -> int:
     """Insert a paid order with lines of product 1, all without an update time; return its id."""
     with shop.engine.begin() as connection:
         order_id = connection.execute(
@@ -283,7 +254,7 @@ def add_null_order(shop: Shop, customer_id: int, quantities: tuple[int, ...]) ->
     return int(order_id)
 
 
-def add_null_line(shop: Shop, order_id: int, quantity: int) -> None:
+def add_null_line(shop: ReconcileShop, order_id: int, quantity: int) -> None:
     shop.execute(
         "INSERT INTO chi_tiet_don_hang (don_hang_id, san_pham_id, so_luong, don_gia, ngay_cap_nhat)"
         " VALUES (:order, 1, :quantity, 10.5, NULL)",
@@ -293,7 +264,7 @@ def add_null_line(shop: Shop, order_id: int, quantity: int) -> None:
 
 
 @pytest.mark.mariadb
-def test_null_watermark_rows_are_copied(shop: Shop, store: SqlProfileStore) -> None:
+def test_null_watermark_rows_are_copied(shop: ReconcileShop, store: SqlProfileStore) -> None:
     allow_null_watermarks(shop)
     add_null_customer(shop, 99001)
     first_order = add_null_order(shop, 99001, (2, 3))
@@ -317,7 +288,7 @@ def test_null_watermark_rows_are_copied(shop: Shop, store: SqlProfileStore) -> N
 
 
 @pytest.mark.mariadb
-def test_null_watermark_rows_need_reconciliation(shop: Shop, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_null_watermark_rows_need_reconciliation(shop: ReconcileShop, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     allow_null_watermarks(shop)
     store = make_store(tmp_path / "store.db")
     mapping = mapping_with(tmp_path, "reconcile: every_import", "reconcile: never")
@@ -335,7 +306,7 @@ def test_null_watermark_rows_need_reconciliation(shop: Shop, tmp_path: Path, cap
 
 
 @pytest.mark.mariadb
-def test_reconcile_interval_skips_recent(shop: Shop, tmp_path: Path) -> None:
+def test_reconcile_interval_skips_recent(shop: ReconcileShop, tmp_path: Path) -> None:
     store = make_store(tmp_path / "store.db")
     mapping = mapping_with(tmp_path, "reconcile: every_import", "reconcile: 12h")
     copy(store, shop, mapping)
@@ -343,8 +314,10 @@ def test_reconcile_interval_skips_recent(shop: Shop, tmp_path: Path) -> None:
     order_id = shop.scalars(PAID_ORDERS, customer=customer)[0]
     shop.delete_order(order_id)
 
-    copy(store, shop, mapping)
+    skipped = copy(store, shop, mapping)
     assert count_where(store, orders, orders.c.id == str(order_id)) == 1
+    assert skipped.reconciliation is None
+    assert skipped.to_dict()["reconciliation"] is None
     copy(store, shop)
     assert count_where(store, orders, orders.c.id == str(order_id)) == 0
 
@@ -385,7 +358,7 @@ import_shopdb(engine, ShopDbSource("shop", Path(sys.argv[2])), environ={"SHOP_DB
 
 
 @pytest.mark.mariadb
-def test_killed_reconciliation_resumes(shop: Shop, tmp_path: Path) -> None:
+def test_killed_reconciliation_resumes(shop: ReconcileShop, tmp_path: Path) -> None:
     batch = 20
     mapping = mapping_with(tmp_path, "batch_size: 1000", f"batch_size: {batch}")
     store = make_store(tmp_path / "store.db")
@@ -467,7 +440,7 @@ def reached_hit(path: Path) -> int | None:
 
 
 @pytest.mark.mariadb
-def test_renamed_category_reaches_lines(shop: Shop, tmp_path: Path) -> None:
+def test_renamed_category_reaches_lines(shop: ReconcileShop, tmp_path: Path) -> None:
     store = make_store(tmp_path / "store.db")
     copy(store, shop)
     with store.engine.connect() as connection:
@@ -505,7 +478,7 @@ sources:
 
 
 @pytest.mark.mariadb
-def test_deleted_customer_leaves_segments(shop: Shop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deleted_customer_leaves_segments(shop: ReconcileShop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHOP_DB_URL", shop.url)
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "shop.seg").write_text('segment women "Women"\ngender = "female"\n', encoding="utf-8")
@@ -531,3 +504,42 @@ def test_deleted_customer_leaves_segments(shop: Shop, tmp_path: Path, monkeypatc
     with store.engine.connect() as connection:
         assert customer not in set(connection.scalars(women))
     store.engine.dispose()
+
+
+@pytest.mark.mariadb
+def test_run_summary_and_report_count_deletions(shop: ReconcileShop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_DB_URL", shop.url)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "shop.seg").write_text('segment buyers "Buyers"\ntotal_purchase >= 1\n', encoding="utf-8")
+    config = tmp_path / "segmento.yaml"
+    config.write_text(RUN_CONFIG.format(mapping=MAPPING_FILE), encoding="utf-8")
+    first = CliRunner().invoke(main, ["run", "--config", str(config)])
+    assert first.exit_code == 0, first.output
+    order_id = shop.scalars(PAID_ORDERS, customer=shop.regular_customer())[0]
+    lines = int(shop.scalar("SELECT COUNT(*) FROM chi_tiet_don_hang WHERE don_hang_id = :id", id=order_id))  # type: ignore[call-overload]
+    shop.delete_order(order_id)
+    new_customer = 99001
+    shop.execute(
+        "INSERT INTO khach_hang (id, ho_ten, gioi_tinh, thanh_pho, quoc_gia, ngay_tao, ngay_cap_nhat)"
+        " VALUES (:id, 'Lê Thị Hoa', 2, 'Huế', 'Vietnam', '2011-01-01 08:00:00', '2000-01-01 00:00:00')",
+        id=new_customer,
+    )
+
+    second = CliRunner().invoke(main, ["run", "--config", str(config)])
+
+    assert second.exit_code == 0, second.output
+    imports = json.loads((tmp_path / "reports" / "segmento-run-2.json").read_text(encoding="utf-8"))["imports"]
+    assert len(imports) == 1
+    # The customer's update time is older than the watermark, so only reconciliation copies it.
+    assert imports[0]["rows_read"] == 1
+    assert imports[0]["rows_stored"] == 1
+    assert imports[0]["rows_deleted"] == 1 + lines
+    assert imports[0]["reconciliation"] == {
+        "deleted": {"khach_hang": 0, "don_hang": 1, "chi_tiet_don_hang": lines},
+        "copied": {"khach_hang": 1, "don_hang": 0},
+        "orders_with_changed_lines": 0,
+    }
+    row = next(line for line in second.output.splitlines() if line.startswith("│ shop "))
+    assert [cell.strip() for cell in row.split("│")[1:7]] == ["shop", "1", "1", "0", "0", f"{1 + lines:,}"]
+    reconciliation = f"deleted khach_hang=0 don_hang=1 chi_tiet_don_hang={lines}; copied khach_hang=1 don_hang=0;"
+    assert f"shop reconciliation: {reconciliation}" in second.output

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection, Engine, select, update
 
@@ -35,6 +35,9 @@ from segmento.adapters.ingest.readers import SourceFile, TextSource, inspect_fil
 from segmento.adapters.ingest.writer import BatchWriter
 from segmento.engine.errors import DataError, Location
 from segmento.engine.temporal import load_timezone
+
+if TYPE_CHECKING:
+    from segmento.adapters.shopdb.reconcile import ReconcileCounts
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +60,12 @@ class SourceSpec:
 
 @dataclass
 class ImportResult:
-    """Counts of one import. ``skipped`` is true when the file's checksum was imported before."""
+    """Counts of one import. ``skipped`` is true when the file's checksum was imported before.
+
+    ``reconciliation`` counts the rows that a shop database import's reconciliation
+    deleted and copied. It is ``None`` for files and when no reconciliation ran. The
+    rows it copied count in ``read`` and ``stored`` too.
+    """
 
     source: str
     file_name: str
@@ -71,6 +79,12 @@ class ImportResult:
     reasons: Counter[str] = field(default_factory=Counter)
     touched: set[str] = field(default_factory=set)
     seconds: float = 0.0
+    reconciliation: ReconcileCounts | None = None
+
+    @property
+    def deleted(self) -> int:
+        """Rows removed from the store because the source no longer has them."""
+        return self.reconciliation.rows_deleted if self.reconciliation is not None else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,7 +97,9 @@ class ImportResult:
             "rows_stored": self.stored,
             "rows_known": self.known,
             "rows_rejected": self.rejected,
+            "rows_deleted": self.deleted,
             "reject_reasons": dict(sorted(self.reasons.items())),
+            "reconciliation": self.reconciliation.to_dict() if self.reconciliation is not None else None,
             "customers_touched": len(self.touched),
             "seconds": round(self.seconds, 3),
         }

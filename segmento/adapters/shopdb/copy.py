@@ -136,12 +136,14 @@ def import_shopdb(
         shop.dispose()
     result.seconds = time.perf_counter() - started
     logger.info(
-        "shop database import done source=%s database=%s read=%d stored=%d rejected=%d customers=%d seconds=%.1f",
+        "shop database import done source=%s database=%s read=%d stored=%d rejected=%d deleted=%d customers=%d"
+        " seconds=%.1f",
         source.name,
         display_url,
         result.read,
         result.stored,
         result.rejected,
+        result.deleted,
         len(result.touched),
         result.seconds,
     )

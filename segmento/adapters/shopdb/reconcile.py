@@ -67,6 +67,29 @@ class ReconcileCounts:
     changed_orders: int = 0
     """Orders copied again because a line was added or deleted."""
 
+    @property
+    def rows_deleted(self) -> int:
+        """Rows removed from the store because the shop no longer has them, lines included."""
+        return sum(self.deleted.values())
+
+    @property
+    def rows_copied(self) -> int:
+        """Customers and orders copied by reconciliation: never read before, or with changed lines."""
+        return sum(self.copied.values()) + self.changed_orders
+
+    def describe(self) -> str:
+        """Return the counts as ``deleted t=n ...; copied t=n ...; orders with added or deleted lines n``."""
+        deleted = " ".join(f"{table}={count}" for table, count in self.deleted.items())
+        copied = " ".join(f"{table}={count}" for table, count in self.copied.items())
+        return f"deleted {deleted}; copied {copied}; orders with added or deleted lines {self.changed_orders}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deleted": dict(self.deleted),
+            "copied": dict(self.copied),
+            "orders_with_changed_lines": self.changed_orders,
+        }
+
 
 class Reconciliation:
     """One reconciliation of one source, run by an import after its watermark passes.
@@ -84,10 +107,19 @@ class Reconciliation:
         self.reader = reader
         self.copier = copier
         self.writer = writer
-        self.counts = ReconcileCounts()
+        # Every table is listed, with 0 where nothing changed, in the order customers, orders, lines.
+        self.counts = ReconcileCounts(
+            deleted=Counter(dict.fromkeys(self._tables(("customers", "orders", "order_lines")), 0)),
+            copied=Counter(dict.fromkeys(self._tables(("customers", "orders")), 0)),
+        )
+        writer.result.reconciliation = self.counts
 
     def run(self) -> ReconcileCounts:
-        """Reconcile orders, then customers, record when it finished, and log and return the counts."""
+        """Reconcile orders, then customers, record when it finished, and log and return the counts.
+
+        The counts are also the import result's ``reconciliation``, so the run's summary and
+        report show them.
+        """
         started = time.perf_counter()
         logger.info("shop database reconciliation of %s started", self.source)
         self._deleted_orders()
@@ -97,16 +129,13 @@ class Reconciliation:
             self._missing_customers()
         with self.engine.begin() as connection:
             record_reconciliation(connection, self.source, self.writer.import_id)
-        counts = self.counts
         logger.info(
-            "shop database reconciliation of %s done: deleted %s; copied %s; orders with added or deleted lines %d; seconds=%.1f",
+            "shop database reconciliation of %s done: %s; seconds=%.1f",
             self.source,
-            self._describe(counts.deleted, ("customers", "orders", "order_lines")),
-            self._describe(counts.copied, ("customers", "orders")),
-            counts.changed_orders,
+            self.counts.describe(),
             time.perf_counter() - started,
         )
-        return counts
+        return self.counts
 
     # --- orders --------------------------------------------------------------------------
 
@@ -192,6 +221,5 @@ class Reconciliation:
     def _table(self, role: Role) -> str:
         return self.mapping.tables[role].table
 
-    def _describe(self, counter: Counter[str], roles: Sequence[Role]) -> str:
-        names = [self.mapping.tables[role].table for role in roles if role in self.mapping.tables]
-        return " ".join(f"{name}={counter[name]}" for name in names)
+    def _tables(self, roles: Sequence[Role]) -> list[str]:
+        return [self.mapping.tables[role].table for role in roles if role in self.mapping.tables]
