@@ -6,6 +6,12 @@ Times become naive Vietnamese local times, as a shop in Vietnam stores them. The
 has no demographics, so each customer gets a generated Vietnamese name, gender code,
 birthday and city, drawn from a random generator seeded with the customer id: the same
 customer gets the same values in every subset.
+
+From the repository's root, this fills a MySQL or MariaDB database that you name, for a
+try of ``format: shopdb`` sources (docs/shopdb.md)::
+
+    export SHOP_DB_URL='mysql+pymysql://root@127.0.0.1:3306/segmento_test_shop?charset=utf8mb4'
+    .venv/bin/python -m tests.shopdb.loader --url env:SHOP_DB_URL [--lines N] [--replace]
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from __future__ import annotations
 import gzip
 import random
 import re
+import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,17 +29,23 @@ from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+import click
 import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 from segmento.adapters.ingest.items import Parsed
 from segmento.adapters.ingest.online_retail import parse
 from segmento.adapters.ingest.readers import TextSource, inspect_file
+from segmento.adapters.urls import mask_url, redact
+from segmento.cli.match_backends import url_from_argument
 
 SCHEMA_FILE: Final = Path(__file__).with_name("schema.sql")
 RETAIL_FILE: Final = Path(__file__).resolve().parents[2] / "data" / "online_retail" / "online_retail.csv.gz"
 FILE_ZONE: Final = ZoneInfo("Europe/London")
 SHOP_ZONE: Final = ZoneInfo("Asia/Ho_Chi_Minh")
 BATCH: Final = 5000
+SHOP_TABLES: Final = tuple(re.findall(r"^CREATE TABLE (\w+)", SCHEMA_FILE.read_text(encoding="utf-8"), re.MULTILINE))
+"""The test shop's tables, in the order ``schema.sql`` creates them: parents before children."""
 
 CITIES: Final = (
     ("Hồ Chí Minh", 30), ("Hà Nội", 25), ("Đà Nẵng", 8), ("Hải Phòng", 6), ("Cần Thơ", 5), ("Biên Hòa", 4),
@@ -212,3 +226,86 @@ def _insert(connection: sa.Connection, statement: str, rows: Sequence[tuple[Any,
     # PyMySQL turns executemany of one INSERT ... VALUES into multi-row statements.
     for start in range(0, len(rows), BATCH):
         connection.exec_driver_sql(statement, list(rows[start : start + BATCH]))
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--url",
+    "url_text",
+    required=True,
+    callback=lambda context, parameter, value: url_from_argument(value),
+    help="MySQL or MariaDB database to fill. env:NAME reads the URL from environment variable NAME; "
+    "a URL written here must not contain a password. The database is created when it does not exist.",
+)
+@click.option(
+    "--lines",
+    type=click.IntRange(min=1),
+    help="Load only the first N rows of the Online Retail file (default: all 437,874).",
+)
+@click.option("--replace", is_flag=True, help="Drop the test shop's tables first, when the database has them.")
+def main(url_text: str, lines: int | None, replace: bool) -> None:
+    """Create the test shop's tables (tests/shopdb/schema.sql) and load the bundled Online Retail orders."""
+    url = sa.make_url(url_text)
+    if url.get_backend_name() not in ("mysql", "mariadb"):
+        raise click.BadParameter(
+            f"the test shop's schema is written for MySQL and MariaDB, not {url.get_backend_name()}", param_hint="--url"
+        )
+    if not url.database:
+        raise click.BadParameter("the URL names no database; add one, e.g. .../segmento_test_shop", param_hint="--url")
+    display = mask_url(url)
+    engine = sa.create_engine(url, poolclass=NullPool)
+    try:
+        _prepare_database(engine, replace, display)
+        started = time.perf_counter()
+        create_schema(engine)
+        if lines is None:
+            counts = load_retail_file(engine)
+        else:
+            with tempfile.TemporaryDirectory() as directory:
+                counts = load_retail_file(engine, write_subset(Path(directory) / "subset.csv", lines))
+        seconds = time.perf_counter() - started
+    except sa.exc.SQLAlchemyError as error:
+        reason = redact(str(getattr(error, "orig", error)), [url])
+        raise click.ClickException(f"loading the test shop into {display} failed: {reason}") from None
+    finally:
+        engine.dispose()
+    click.echo(
+        f"{display}: {counts.customers:,} customers, {counts.categories:,} categories, {counts.products:,} products, "
+        f"{counts.orders:,} orders and {counts.lines:,} order lines loaded in {seconds:.1f} s"
+    )
+
+
+def _prepare_database(engine: sa.Engine, replace: bool, display: str) -> None:
+    """Create the database when it does not exist; stop when it has shop tables, unless ``replace`` drops them."""
+    try:
+        with engine.connect() as connection:
+            existing = [table for table in SHOP_TABLES if sa.inspect(connection).has_table(table)]
+    except sa.exc.OperationalError as error:
+        # 1049: unknown database. Other errors (access denied, no server) are the caller's to see.
+        if error.orig is None or error.orig.args[0] != 1049:
+            raise
+        server = sa.create_engine(engine.url.set(database=""), poolclass=NullPool)
+        quoted = server.dialect.identifier_preparer.quote(engine.url.database or "")
+        try:
+            with server.begin() as connection:
+                connection.exec_driver_sql(f"CREATE DATABASE {quoted} CHARACTER SET utf8mb4")
+        finally:
+            server.dispose()
+        click.echo(f"created database {engine.url.database}")
+        return
+    if existing and not replace:
+        raise click.ClickException(
+            f"{display} already has the test shop's tables ({', '.join(existing)}); "
+            "pass --replace to drop them and load again, or name another database"
+        )
+    if existing:
+        with engine.begin() as connection:
+            for table in reversed(SHOP_TABLES):
+                connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+
+
+if __name__ == "__main__":
+    main()
