@@ -1,10 +1,10 @@
 """The statement that selects a segment's members from its compiled condition.
 
-Most conditions become ``SELECT profiles.id FROM profiles WHERE <condition>``. When the
-whole condition is a semijoin on a member table or on ``events`` (``profiles.id IN
-(SELECT profile_id ...)``), or an ``AND`` or ``OR`` of such semijoins only, the
-statement selects the ids from those tables alone and leaves ``profiles`` out: one
-semijoin's subquery, the first one filtered by the others, or a ``UNION``. That is the query a person
+Most conditions become ``SELECT profiles.id FROM profiles WHERE <condition>``. Some
+conditions are only a semijoin on a member table or on ``events`` (``profiles.id IN
+(SELECT profile_id ...)``), or an ``AND`` or ``OR`` of such semijoins. Their statement
+selects the ids from those tables alone and leaves ``profiles`` out: one semijoin's
+subquery, the first one filtered by the others, or a ``UNION``. That is the query a person
 would write for "has a kitchen interest", and on MySQL and MariaDB it avoids one index
 lookup per profile, read in the order of whichever secondary index of ``profiles`` is
 smallest.
@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnE
 from segmento.plugins.sql.model import ProfileModel
 
 MemberQuery = sa.Select[tuple[str]] | sa.CompoundSelect
-"""A statement whose one column, ``id``, holds the member ids."""
+"""A statement whose one column, ``id``, contains the member ids."""
 
 
 def member_query(condition: ColumnElement[bool], model: ProfileModel) -> MemberQuery:
@@ -53,9 +53,9 @@ def anti_join(condition: ColumnElement[bool], model: ProfileModel) -> ColumnElem
     """Return ``NOT condition`` with each model semijoin written ``NOT EXISTS``, for PostgreSQL.
 
     PostgreSQL runs ``NOT (id IN (SELECT ...))`` as a hashed subplan only when the ids fit
-    in ``work_mem``, and otherwise rescans the subquery once per profile: a negated cart
-    test on 1,000,000 profiles and 2,000,000 events ran for more than 13 minutes, and
-    ``NOT EXISTS`` took 0.7 s (PostgreSQL 15, 4 MB ``work_mem``). ``AND`` and ``OR`` are
+    in ``work_mem``, and otherwise rescans the subquery once per profile. A negated cart
+    test on 1,000,000 profiles and 2,000,000 events ran for more than 13 minutes that way,
+    and took 0.7 s as ``NOT EXISTS`` (PostgreSQL 15, 4 MB ``work_mem``). ``AND`` and ``OR`` are
     negated by De Morgan's laws, exact because every condition is two-valued.
     """
     selection = _semijoin(condition, model)
