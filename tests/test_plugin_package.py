@@ -134,7 +134,7 @@ def test_plugin_operator_checks_value_type(plugin_path: Path, tmp_path: Path) ->
     (tmp_path / "bad.seg").write_text('segment bad "Bad"\nemail @domain_is 42\n', encoding="utf-8")
     process = segmento(["validate", "bad.seg"], tmp_path, plugin_path)
     assert process.returncode == 1
-    assert 'bad.seg:2:1: error: 42 does not fit field "email" of type email_address' in process.stderr
+    assert 'bad.seg:2:18: error: 42 does not fit field "email" of type email_address' in process.stderr
 
 
 @pytest.mark.parametrize("backend", ["memory", "sqlite"])
