@@ -341,3 +341,24 @@ def test_upgrade_times_out_on_schema_lock(store_url: str) -> None:
     assert revision_of(engine) is None
     engine.dispose()
     holder.dispose()
+
+
+def test_status_of_missing_sqlite_store_writes_nothing(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from segmento.cli import main
+
+    config = tmp_path / "segmento.yaml"
+    config.write_text("store: sqlite:///var/shop.db\nrules: rules\n", encoding="utf-8")
+    (tmp_path / "rules").mkdir()
+
+    before = CliRunner().invoke(main, ["db", "status", "--config", str(config)])
+    assert before.exit_code == 0, before.output
+    assert "no store yet" in before.output
+    assert not (tmp_path / "var" / "shop.db").exists()
+
+    upgrade = CliRunner().invoke(main, ["db", "upgrade", "--config", str(config)])
+    after = CliRunner().invoke(main, ["db", "status", "--config", str(config)])
+    assert upgrade.exit_code == 0, upgrade.output
+    assert f"revision {head_revision()}" in after.output
+    assert "up to date" in after.output

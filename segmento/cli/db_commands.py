@@ -80,6 +80,12 @@ def status_command(config_path: Path, workspace: str | None) -> None:
     failures = 0
     head = head_revision()
     for item in _workspaces(config_path, workspace):
+        missing = _missing_sqlite_file(item.store_url)
+        if missing is not None:
+            # Connecting would create an empty file, and a status check must not write.
+            click.echo(f"{item.name}: {item.store_display}: no store yet ({missing} does not exist), "
+                       "'segmento db upgrade' or 'segmento run' creates it")  # fmt: skip
+            continue
         try:
             engine = create_store_engine(item.store_url)
             try:
@@ -97,6 +103,17 @@ def status_command(config_path: Path, workspace: str | None) -> None:
         click.echo(f"{item.name}: {item.store_display}: revision {revision or 'none'} (newest {head}), {state}")
     if failures:
         raise SystemExit(1)
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """Return the path of an SQLite store file that does not exist yet, else ``None``."""
+    import sqlalchemy as sa
+
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
 
 
 def _summary(change: Any) -> str:
