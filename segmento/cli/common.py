@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 import click
@@ -12,6 +13,16 @@ from segmento.engine.errors import SegmentoError
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("segmento.yaml"),
+    show_default=True,
+    help="Workspace config file (YAML).",
+)
+WORKSPACE_OPTION = click.option("--workspace", help="Use only the workspace with this name.")
 
 
 def configure_logging(level: int) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from segmento.cli.common import CONFIG_OPTION, WORKSPACE_OPTION
 from segmento.engine.errors import SegmentoError
 
 logger = logging.getLogger(__name__)
@@ -23,20 +24,11 @@ def db_group() -> None:
     """Create, upgrade and inspect the schema of workspace stores."""
 
 
-_config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("segmento.yaml"),
-    show_default=True,
-    help="Workspace config file (YAML).",
-)
-_workspace_option = click.option("--workspace", help="Use only the workspace with this name.")
 
 
 @db_group.command("upgrade")
-@_config_option
-@_workspace_option
+@CONFIG_OPTION
+@WORKSPACE_OPTION
 def upgrade_command(config_path: Path, workspace: str | None) -> None:
     """Create each workspace's store schema, or upgrade it to this version of segmento.
 
@@ -67,8 +59,8 @@ def upgrade_command(config_path: Path, workspace: str | None) -> None:
 
 
 @db_group.command("status")
-@_config_option
-@_workspace_option
+@CONFIG_OPTION
+@WORKSPACE_OPTION
 def status_command(config_path: Path, workspace: str | None) -> None:
     """Print each store's schema revision and whether it needs ``segmento db upgrade``."""
     from sqlalchemy.exc import SQLAlchemyError

@@ -12,19 +12,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from segmento.cli.common import CONFIG_OPTION, WORKSPACE_OPTION
 from segmento.engine.errors import SegmentoError
 
 logger = logging.getLogger(__name__)
 
-CONFIG_OPTION = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("segmento.yaml"),
-    show_default=True,
-    help="Workspace config file (YAML).",
-)
-WORKSPACE_OPTION = click.option("--workspace", help="Use only the workspace with this name.")
 UTC_OPTION = click.option(
     "--utc", "in_utc", is_flag=True, help="Show times in UTC instead of the workspace's time zone."
 )

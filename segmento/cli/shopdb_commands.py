@@ -205,9 +205,9 @@ def draft_command(database: str, output_path: Path | None, force: bool, timezone
 
     DATABASE is env:NAME, an environment variable that contains the URL, or a URL without
     a password. The draft's url is ${NAME} (${SHOP_DB_URL} for a URL), never the URL
-    itself. Each guessed table, column and watermark has a comment saying how
-    confident the guess is and what else was considered; fields not found are
-    commented-out lines marked TODO. Check the draft with 'segmento shopdb check'.
+    itself. Each guessed table, column and watermark has a comment with the confidence
+    of the guess and the alternatives considered. Fields not found are commented-out
+    lines marked TODO. Check the draft with 'segmento shopdb check'.
     """
     import sqlalchemy as sa
     from sqlalchemy.pool import NullPool

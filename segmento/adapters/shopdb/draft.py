@@ -351,7 +351,11 @@ class _TablePicker:
                 evidence += 1
         if match is not None and match.strength >= EDGE:
             evidence += 2 if match.strength == EXACT else 1
-        confidence: Confidence = "high" if evidence >= 3 else "medium" if evidence == 2 else "low"
+        confidence: Confidence = "low"
+        if evidence >= 3:
+            confidence = "high"
+        elif evidence == 2:
+            confidence = "medium"
         return Guess(best, confidence, "; ".join(reasons), tuple(ranked[1 : 1 + MAX_OTHERS]))
 
 

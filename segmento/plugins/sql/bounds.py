@@ -134,7 +134,7 @@ def false_at_zero(operator: str, value: Any, kind: NumberKind) -> bool:
 
 
 def means_at_least_one(operator: str, value: Any) -> bool:
-    """Return whether ``count <operator> value`` holds exactly for the counts 1 and more.
+    """Return whether ``count <operator> value`` is true exactly for the counts 1 and more.
 
     Such a count test (``>= 1``, ``> 0``, ``>= 0.5``) only asks whether a matching row
     exists, so it needs no ``GROUP BY ... HAVING``.
