@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import subprocess
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -321,6 +323,28 @@ def test_concurrent_upgrades_of_fresh_store(tmp_path: Path, store_url: str) -> N
     with engine.connect() as connection:
         assert connection.scalar(sa.select(sa.func.count()).select_from(profile_catalogs)) == 1
     engine.dispose()
+
+
+def test_new_sqlite_store_waits_for_writer(tmp_path: Path) -> None:
+    path = tmp_path / "shop.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE held (id INTEGER)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO held VALUES (1)")
+    release = threading.Timer(0.5, writer.commit)
+    release.start()
+    engine = create_store_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as connection:
+            mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+            rows = connection.exec_driver_sql("SELECT count(*) FROM held").scalar()
+    finally:
+        release.join()
+        writer.close()
+        engine.dispose()
+
+    assert mode == "wal"
+    assert rows == 1
 
 
 def test_upgrade_times_out_on_schema_lock(store_url: str) -> None:

@@ -18,6 +18,8 @@ such as ``mysql+pymysql://reader:${SHOP_DB_PASSWORD}@db/shop`` stay readable.
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -35,6 +37,9 @@ _WHOLE_REFERENCE: Final = re.compile(r"\s*\$\{([A-Za-z_][A-Za-z0-9_]*)\}\s*")
 # ``scheme://user:password@`` in free text, for messages that quote a URL that did not parse.
 _PASSWORD_IN_TEXT: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^@\s]+)(?P<tail>@)")
 _MYSQL_FAMILY: Final = frozenset({"mysql", "mariadb"})
+# Seconds a new connection keeps retrying the switch to write-ahead logging while another
+# connection holds the write lock. The switch itself takes milliseconds.
+_WAL_SWITCH_WAIT: Final = 10.0
 
 
 def resolve_store_url(
@@ -212,7 +217,28 @@ def _tune_sqlite(connection: Any, record: Any) -> None:
     # the disk. Write-ahead logging with NORMAL sync keeps committed data after a crash,
     # and lets readers, such as a run waiting for the lock, read while another run writes.
     cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the database file in write-ahead logging mode, retrying while another connection writes it.
+
+    Switching a rollback-journal file needs an exclusive lock. When another connection
+    holds the write lock, as a second process opening a new store during the first one's
+    switch does, SQLite 3 returns SQLITE_BUSY at once without calling the busy handler,
+    so the busy timeout does not help here.
+    """
+    delay = 0.01
+    deadline = time.monotonic() + _WAL_SWITCH_WAIT
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "database is locked" not in str(error) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
