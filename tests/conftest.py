@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -78,11 +79,19 @@ def mariadb_engine() -> Iterator[sa.Engine]:
 
 @pytest.fixture(scope="session")
 def postgresql_engine() -> Iterator[sa.Engine]:
+    with postgresql_schema(_session_name()) as url:
+        engine = sa.create_engine(url)
+        yield engine
+        engine.dispose()
+
+
+@contextmanager
+def postgresql_schema(name: str) -> Iterator[str]:
+    """Create the PostgreSQL schema ``name``, yield a URL whose connections search it first, and drop it afterwards."""
     try:
         import psycopg  # noqa: F401
     except ImportError:
         server_unavailable("PostgreSQL", "psycopg is not installed; pip install 'psycopg[binary]'")
-    name = _session_name()
     errors: list[str] = []
     for url in POSTGRESQL_URLS:
         server = sa.create_engine(url, poolclass=NullPool)
@@ -92,11 +101,13 @@ def postgresql_engine() -> Iterator[sa.Engine]:
         except sa.exc.OperationalError as error:
             errors.append(str(error.orig).strip())
             continue
-        engine = sa.create_engine(url, connect_args={"options": f"-c search_path={name}"})
-        yield engine
-        engine.dispose()
-        with server.begin() as connection:
-            connection.execute(DropSchema(name, cascade=True))
+        url_in_schema = server.url.update_query_dict({"options": f"-csearch_path={name}"})
+        try:
+            yield url_in_schema.render_as_string(hide_password=False)
+        finally:
+            with server.begin() as connection:
+                connection.execute(DropSchema(name, cascade=True))
+            server.dispose()
         return
     server_unavailable("PostgreSQL", "; ".join(errors))
 

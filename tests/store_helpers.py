@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -192,3 +192,30 @@ class Checkpoint:
 
     def release(self) -> None:
         (self.directory / f"{self.name}.release").touch()
+
+
+def schema_drift(engine: sa.Engine, tables: Iterable[str]) -> list[object]:
+    """Return Alembic's differences between the store and the models of the migrated tables, limited to ``tables``."""
+    # Imported here so that tests that do not compare schemas do not import Alembic.
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from segmento.adapters.migrations.schema import fixed_metadata
+
+    names = set(tables)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, fixed_metadata())
+    return [diff for diff in differences if _table_of(diff) in names]
+
+
+def _table_of(diff: object) -> str | None:
+    if isinstance(diff, list):
+        return _table_of(diff[0])
+    assert isinstance(diff, tuple)
+    item = diff[1]
+    if isinstance(item, sa.Table):
+        return item.name
+    if isinstance(item, sa.Index):
+        return item.table.name if item.table is not None else None
+    return str(diff[2])

@@ -9,7 +9,7 @@ import csv
 import json
 import uuid
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,8 +17,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
-from sqlalchemy.schema import CreateSchema, DropSchema
 
 from segmento.adapters.ingest.loader import SourceSpec, import_source
 from segmento.adapters.ingest.model import MONEY_PLACES, LongText, customers, order_lines, tracked_events
@@ -28,7 +26,7 @@ from segmento.adapters.sql_store import SqlProfileStore
 from segmento.adapters.urls import create_store_engine
 from segmento.engine.computations import ProfileSettings
 from segmento.plugins.sql.types import DECIMAL_SCALE
-from tests.conftest import POSTGRESQL_URLS, server_unavailable
+from tests.conftest import postgresql_schema
 from tests.store_helpers import mariadb_database
 
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
@@ -68,35 +66,7 @@ def _new_database(target: str, tmp_path: Path) -> AbstractContextManager[str]:
         return nullcontext(f"sqlite:///{tmp_path / 'store.db'}")
     if target == "mariadb":
         return mariadb_database("segmento_import")
-    return _postgresql_schema("segmento_import")
-
-
-@contextmanager
-def _postgresql_schema(prefix: str) -> Iterator[str]:
-    """Yield the URL of a new PostgreSQL schema, which its connections search first, and drop it afterwards."""
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        server_unavailable("PostgreSQL", "psycopg is not installed; pip install 'psycopg[binary]'")
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    errors: list[str] = []
-    for url in POSTGRESQL_URLS:
-        server = sa.create_engine(url, poolclass=NullPool)
-        try:
-            with server.begin() as connection:
-                connection.execute(CreateSchema(name))
-        except sa.exc.OperationalError as error:
-            errors.append(str(error.orig).strip())
-            continue
-        url_in_schema = server.url.update_query_dict({"options": f"-csearch_path={name}"})
-        try:
-            yield url_in_schema.render_as_string(hide_password=False)
-        finally:
-            with server.begin() as connection:
-                connection.execute(DropSchema(name, cascade=True))
-            server.dispose()
-        return
-    server_unavailable("PostgreSQL", "; ".join(errors))
+    return postgresql_schema(f"segmento_import_{uuid.uuid4().hex[:10]}")
 
 
 def write_csv(path: Path, rows: str) -> Path:

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 
 from segmento.adapters.ingest.loader import import_source
 from segmento.adapters.ingest.model import imports, metadata as ingest_metadata, naive_utc, segment_runs
@@ -32,7 +30,7 @@ from segmento.engine.registry import Registry, build_registry, make_plugin_manag
 from segmento.engine.rulefiles import load_rule_dir
 from segmento.engine.temporal import Clock
 from segmento.plugins.sql.model import ProfileModel
-from tests.store_helpers import AFTER_SECOND, all_members, mariadb_database, segmento, shop_workspace, write_shop
+from tests.store_helpers import AFTER_SECOND, all_members, mariadb_database, schema_drift, segmento, shop_workspace, write_shop
 
 STORES = ("sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb))
 PREVIOUS = "0001"
@@ -122,28 +120,9 @@ def test_current_store_is_left_untouched(tmp_path: Path) -> None:
 def test_head_schema_matches_the_models(store_url: str) -> None:
     store = SqlProfileStore(create_store_engine(store_url))
     store.create_schema()
-    wanted = fixed_metadata()
 
-    with store.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, wanted)
-
-    fixed = set(wanted.tables)
-    drift = [diff for diff in differences if _table_of(diff) in fixed]
-    assert drift == []
+    assert schema_drift(store.engine, fixed_metadata().tables) == []
     store.engine.dispose()
-
-
-def _table_of(diff: object) -> str | None:
-    if isinstance(diff, list):
-        return _table_of(diff[0])
-    assert isinstance(diff, tuple)
-    item = diff[1]
-    if isinstance(item, sa.Table):
-        return item.name
-    if isinstance(item, sa.Index):
-        return item.table.name if item.table is not None else None
-    return str(diff[2])
 
 
 # --- upgrades of stores with data ---------------------------------------------------------

@@ -9,16 +9,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 
 from segmento.adapters.ingest.model import Timestamp
 from segmento.adapters.migrations import SchemaError, alembic_config, head_revision, store_revision, upgrade_store
-from segmento.adapters.migrations.schema import fixed_metadata
 from segmento.adapters.shopdb.state import check_state_tables, metadata as state_metadata, read_watermark
 from segmento.adapters.urls import create_store_engine
 from segmento.plugins.sql.model import ProfileModel
-from tests.store_helpers import mariadb_database
+from tests.store_helpers import mariadb_database, schema_drift
 
 BEFORE = "0002"
 OLD_TABLES = ("shopdb_watermarks", "segment_evaluations", "changed_fields")
@@ -82,26 +79,6 @@ def create_like_old_segmento(engine: sa.Engine) -> None:
         connection.execute(sa.text("INSERT INTO changed_fields VALUES ('city', :now)"), {"now": NOTED_AT})
 
 
-def state_drift(engine: sa.Engine) -> list[object]:
-    """Return the differences between the store's state tables and the models."""
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, fixed_metadata())
-    return [diff for diff in differences if _table_name(diff) in STATE_TABLES]
-
-
-def _table_name(diff: object) -> str | None:
-    if isinstance(diff, list):
-        return _table_name(diff[0])
-    assert isinstance(diff, tuple)
-    item = diff[1]
-    if isinstance(item, sa.Table):
-        return item.name
-    if isinstance(item, sa.Index):
-        return item.table.name if item.table is not None else None
-    return str(diff[2])
-
-
 def collations(engine: sa.Engine, tables: tuple[str, ...]) -> set[str]:
     """Return the collations of the text columns and of the tables themselves, on MariaDB."""
     names = sa.bindparam("names", expanding=True)
@@ -123,7 +100,7 @@ def test_head_creates_state_tables(engine: sa.Engine) -> None:
 
     assert set(STATE_TABLES) == set(state_metadata.tables)
     assert set(STATE_TABLES) <= set(sa.inspect(engine).get_table_names())
-    assert state_drift(engine) == []
+    assert schema_drift(engine, STATE_TABLES) == []
     if engine.dialect.name == "mysql":
         assert collations(engine, STATE_TABLES) == {"utf8mb4_nopad_bin"}
 
@@ -138,7 +115,7 @@ def test_create_all_tables_are_converted(engine: sa.Engine) -> None:
     change = upgrade_store(engine, model)
 
     assert (change.before, change.after) == (BEFORE, head_revision())
-    assert state_drift(engine) == []
+    assert schema_drift(engine, STATE_TABLES) == []
     with engine.begin() as connection:
         mark = read_watermark(connection, "shop", "orders", ("ngay_cap_nhat", "id"))
         evaluations = connection.execute(sa.text("SELECT segment_id, run_id FROM segment_evaluations")).all()
