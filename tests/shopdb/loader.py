@@ -2,10 +2,13 @@
 
 The orders, lines, products and prices are the real ones, read by segmento's own
 Online Retail parser, so a row that the file import rejects is not in the shop either.
-Times become naive Vietnamese local times, as a shop in Vietnam stores them. The data
-has no demographics, so each customer gets a generated Vietnamese name, gender code,
-birthday and city, drawn from a random generator seeded with the customer id: the same
-customer gets the same values in every subset.
+Times become naive Vietnamese local times, as a shop in Vietnam stores them. Each stock
+code becomes one product, named and categorized by the description on its first line.
+The file import categorizes each line by its own description instead, and
+docs/shopdb.md lists what this changes in the profiles. The data has no demographics,
+so each customer gets a generated Vietnamese name, gender code, birthday and city,
+drawn from a random generator seeded with the customer id: the same customer gets the
+same values in every subset.
 
 From the repository's root, this fills a MySQL or MariaDB database that you name, for a
 try of ``format: shopdb`` sources (docs/shopdb.md)::
