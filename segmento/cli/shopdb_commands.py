@@ -65,14 +65,21 @@ class _Target:
     show_default=True,
     help="Number of sample rows shown per table, converted as the import converts them.",
 )
-def check_command(mapping_path: Path | None, config_path: Path, workspace: str | None, sample_size: int) -> None:
+@click.option(
+    "--exact",
+    is_flag=True,
+    help="Count rows and read column values from every row of the mapped tables, instead of the database's row "
+    "estimates, indexes and samples of 10,000 rows. This scans whole tables on the shop's server.",
+)
+def check_command(mapping_path: Path | None, config_path: Path, workspace: str | None, sample_size: int, exact: bool) -> None:
     """Check a shop database mapping against the live database, and show what an import would read.
 
     Give a mapping file, or leave it out to check the shopdb sources of the workspace
     config. Every problem is listed, with the mapping file's line: missing tables and
     columns, unfit types, keys that are not unique, a missing environment variable.
     Warnings (a watermark without an index or that may be NULL, codes not listed) do
-    not change the exit status. Nothing is written to any store.
+    not change the exit status. Nothing is written to any store, and no workspace's
+    store is opened, so the environment variables of store URLs need not be set.
     """
     from segmento.adapters.shopdb.check import check_shopdb
 
@@ -83,7 +90,7 @@ def check_command(mapping_path: Path | None, config_path: Path, workspace: str |
     for index, target in enumerate(targets):
         if index:
             click.echo("")
-        report = check_shopdb(target.path, samples=sample_size)
+        report = check_shopdb(target.path, samples=sample_size, exact=exact)
         _print_check(report, target)
         failed = failed or not report.ok
     if failed:
@@ -136,6 +143,8 @@ def _print_check(report: Any, target: _Target) -> None:
         click.echo("the live schema was not checked: fix the source url problems above first", err=True)
     for table in report.tables:
         _print_table(table)
+    for note in report.notes:
+        click.echo(f"note: {note}")
     counts = f"{_plural(len(report.errors), 'problem')}, {_plural(len(report.warnings), 'warning')}"
     if report.errors:
         click.echo(f"{counts} in {report.mapping_path}", err=True)
@@ -144,18 +153,8 @@ def _print_check(report: Any, target: _Target) -> None:
 
 
 def _print_table(table: Any) -> None:
-    text = f"{table.role}: {table.table}, {_plural(table.rows, 'row')}"
-    if table.role == "categories":
-        text += ", read whole on every import"
-    elif table.watermark is not None:
-        text += f", watermark {table.watermark}"
-        if table.oldest is not None:
-            text += f" from {_value(table.oldest)} to {_value(table.newest)}"
-        if table.null_watermarks:
-            text += f", {_plural(table.null_watermarks, 'row')} with NULL (copied by reconciliation only)"
-    if table.role == "order_lines":
-        text += "; sample lines are shown with their orders"
-    click.echo(text)
+    for line in table.describe():
+        click.echo(line)
     for sample in table.samples:
         click.echo(f"  {_sample(sample)}")
         for line in sample.lines:
@@ -168,12 +167,6 @@ def _sample(sample: Any) -> str:
     if sample.outcome is not None:
         return f"{sample.key}: {sample.outcome}"
     return f"{sample.key}: " + ", ".join(f"{name}={value}" for name, value in sample.values)
-
-
-def _value(value: Any) -> str:
-    from datetime import datetime
-
-    return f"{value:%Y-%m-%d %H:%M:%S}" if isinstance(value, datetime) else str(value)
 
 
 def _plural(count: int, noun: str) -> str:
@@ -200,7 +193,13 @@ def _plural(count: int, noun: str) -> str:
     show_default=True,
     help="Time zone (IANA name) of the shop's naive DATETIME values, written into the draft.",
 )
-def draft_command(database: str, output_path: Path | None, force: bool, timezone: str) -> None:
+@click.option(
+    "--exact",
+    is_flag=True,
+    help="Read the values of code columns from every row, instead of from an index or a sample of 10,000 rows. "
+    "This scans whole tables on the shop's server.",
+)
+def draft_command(database: str, output_path: Path | None, force: bool, timezone: str, exact: bool) -> None:
     """Write a first mapping file from the schema of the shop database DATABASE.
 
     DATABASE is env:NAME, an environment variable that contains the URL, or a URL without
@@ -239,7 +238,7 @@ def draft_command(database: str, output_path: Path | None, force: bool, timezone
     try:
         with engine.connect() as connection:
             schema = read_schema(connection)
-            draft = draft_mapping(connection, schema, url_variable=variable, url_display=display, timezone=timezone)
+            draft = draft_mapping(connection, schema, url_variable=variable, url_display=display, timezone=timezone, exact=exact)
     except sa.exc.SQLAlchemyError as error:
         fail(f"reading the schema of {display} failed: {redact(str(getattr(error, 'orig', error)), [url])}")
     finally:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +15,9 @@ from click.testing import CliRunner, Result
 from sqlalchemy.pool import NullPool
 
 from segmento.adapters.shopdb.check import check_shopdb
+from segmento.adapters.shopdb import table_stats
 from segmento.adapters.shopdb.mapping_file import load_mapping, read_mapping
+from segmento.adapters.shopdb.table_stats import estimated_rows
 from segmento.cli import main
 from segmento.engine.errors import DataError
 from tests.shopdb.databases import MAPPING_FILE, loaded_shop
@@ -41,6 +47,28 @@ def line_of(path: Path, fragment: str) -> int:
 def check(target: Path, url: str | None, *options: str) -> Result:
     env = {"SHOP_DB_URL": url} if url is not None else {"SHOP_DB_URL": ""}
     return CliRunner().invoke(main, ["shopdb", "check", str(target), *options], env=env)
+
+
+@contextmanager
+def executed_sql() -> Iterator[list[str]]:
+    """Collect the SQL text of every statement any engine sends, in lower case."""
+    statements: list[str] = []
+
+    def remember(connection: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(" ".join(statement.lower().split()))
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", remember)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", remember)
+
+
+def estimate_in(output: str, table: str) -> int:
+    """Return the estimated row count printed for ``table``: ``orders: don_hang, about 86 rows``."""
+    found = re.search(rf": {table}, about ([0-9,]+) rows?\b", output)
+    assert found, (table, output)
+    return int(found.group(1).replace(",", ""))
 
 
 # --- the file alone ---------------------------------------------------------------------------
@@ -145,13 +173,102 @@ def test_example_passes_with_preview(shop_url: str) -> None:
     assert result.exit_code == 0, result.output
     output = result.output
     assert f"ok {MAPPING_FILE}: 0 problems, 0 warnings" in output
-    assert "customers: khach_hang, 64 rows, watermark ngay_cap_nhat from " in output
-    assert "order_lines: chi_tiet_don_hang, 1,992 rows" in output
-    assert "categories: danh_muc, 15 rows, read whole on every import" in output
+    # Row counts are InnoDB's estimates, which may differ from the 64 customers and 1,992 lines.
+    assert re.search(r"customers: khach_hang, about [0-9,]+ rows, watermark ngay_cap_nhat from 2010-12-01 ", output)
+    assert 32 <= estimate_in(output, "khach_hang") <= 128
+    assert 996 <= estimate_in(output, "chi_tiet_don_hang") <= 3984
+    assert re.search(r"categories: danh_muc, about [0-9,]+ rows, read whole on every import", output)
+    assert "note: row counts marked 'about' are the database's estimates" in output
+    assert "note: --exact counts every row and reads every watermark range, which scans whole tables" in output
     # Sample rows are converted: codes looked up, local times shown as UTC with the shop's value.
     assert "gender=male (gioi_tinh 1)" in output or "gender=female (gioi_tinh 2)" in output
     assert "signed_up_at=2010-12-01 15:08:00 UTC (ngay_tao 2010-12-01 22:08:00)" in output
     assert "line 1992: product=22752, name=SET 7 BABUSHKA NESTING BOXES, category=home.storage" in output
+
+
+@pytest.mark.mariadb
+def test_exact_counts_every_row(shop_url: str) -> None:
+    result = check(MAPPING_FILE, shop_url, "--exact", "--sample", "1")
+    assert result.exit_code == 0, result.output
+    assert "customers: khach_hang, 64 rows, watermark ngay_cap_nhat from 2010-12-01 15:26:00 to 2010-12-01 22:08:00" in result.output
+    assert "order_lines: chi_tiet_don_hang, 1,992 rows" in result.output
+    assert "categories: danh_muc, 15 rows, read whole on every import" in result.output
+    assert "about" not in result.output
+    assert "note:" not in result.output
+
+
+@pytest.mark.mariadb
+def test_check_reads_no_whole_table(shop_url: str) -> None:
+    # Without an index on the customers' watermark, its range would take a full scan.
+    execute(shop_url, "ALTER TABLE khach_hang DROP INDEX ix_khach_hang_cap_nhat")
+    with executed_sql() as statements:
+        result = check(MAPPING_FILE, shop_url)
+    assert result.exit_code == 0, result.output
+    assert statements
+    assert [statement for statement in statements if "count(" in statement] == []
+    assert [statement for statement in statements if "min(" in statement and "from khach_hang" in statement] == []
+    gender_reads = [statement for statement in statements if "gioi_tinh" in statement and "from khach_hang" in statement]
+    assert gender_reads
+    assert all("limit" in statement for statement in gender_reads)
+    assert any("information_schema.tables" in statement for statement in statements)
+
+    with executed_sql() as statements:
+        exact = check(MAPPING_FILE, shop_url, "--exact")
+    assert exact.exit_code == 0, exact.output
+    assert any(statement.startswith("select count(*)") for statement in statements)
+    assert any("min(" in statement and "from khach_hang" in statement for statement in statements)
+
+
+@pytest.mark.mariadb
+def test_null_watermarks_counted_through_index(shop_url: str) -> None:
+    execute(
+        shop_url,
+        "ALTER TABLE khach_hang MODIFY ngay_cap_nhat DATETIME(6) NULL",
+        "UPDATE khach_hang SET ngay_cap_nhat = NULL ORDER BY id LIMIT 3",
+    )
+    result = check(MAPPING_FILE, shop_url)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"customers: khach_hang, about [0-9,]+ rows, watermark ngay_cap_nhat from .*, 3 rows with NULL", result.output)
+
+
+@pytest.mark.mariadb
+def test_sampled_codes_and_keys(shop_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(table_stats, "SAMPLE_ROWS", 10)
+    path = edited(
+        tmp_path,
+        ("codes: {1: male, 2: female, 3: other}, default: null", "codes: {1: male, 2: female, 3: other}"),
+        ("  table: khach_hang\n  key: id", "  table: khach_hang\n  key: quoc_gia"),
+    )
+    # The newest customer is in the sample of the last 10 rows by id, the oldest is not.
+    execute(
+        shop_url,
+        "UPDATE khach_hang SET gioi_tinh = 7 ORDER BY id DESC LIMIT 1",
+        "UPDATE khach_hang SET gioi_tinh = 9 ORDER BY id LIMIT 1",
+    )
+    result = check(path, shop_url)
+    assert result.exit_code == 1, result.output
+    key_line = line_of(path, "key: quoc_gia")
+    assert re.search(
+        rf"{re.escape(str(path))}:{key_line}:3: error: key khach_hang\.quoc_gia is not unique: "
+        r"(1 value occurs|[0-9,]+ values occur) in more than one row of the last 10 rows by id",
+        result.output,
+    ), result.output
+    assert "7" in unlisted_codes(result.output)
+    assert "9" not in unlisted_codes(result.output)
+    assert "note: the values of khach_hang.gioi_tinh come from the last 10 rows by id, because no index starts with it; " \
+        "--exact reads every row" in result.output
+
+    exact = check(path, shop_url, "--exact")
+    assert exact.exit_code == 1, exact.output
+    assert re.search(r"key khach_hang\.quoc_gia is not unique: [0-9,]+ values? occurs? in more than one row\n", exact.output)
+    assert {"7", "9"} <= unlisted_codes(exact.output)
+    assert "note:" not in exact.output
+
+
+def unlisted_codes(output: str) -> set[str]:
+    found = re.search(r"warning: khach_hang\.gioi_tinh has values that codes does not list: ([0-9, ]+); ", output)
+    assert found, output
+    return set(found.group(1).split(", "))
 
 
 @pytest.mark.mariadb
@@ -201,8 +318,16 @@ def test_unindexed_nullable_watermark_warns(shop_url: str) -> None:
     assert f"{MAPPING_FILE}:{line}:3: warning: column khach_hang.ngay_cap_nhat has no index that starts with it" in result.output
     assert "hint: Add one: CREATE INDEX ix_khach_hang_ngay_cap_nhat ON khach_hang (ngay_cap_nhat, id)" in result.output
     assert f"{MAPPING_FILE}:{line}:3: warning: watermark khach_hang.ngay_cap_nhat may be NULL" in result.output
-    assert "3 rows with NULL (copied by reconciliation only)" in result.output
     assert "0 problems, 2 warnings" in result.output
+    # Without the index, the range and the NULL rows would take a full scan, so only --exact reads them.
+    assert "  (the range of ngay_cap_nhat was not read, because no index starts with it)" in result.output
+    assert "  (rows where ngay_cap_nhat is NULL were not counted, because no index starts with it)" in result.output
+    assert "  (the samples are the last rows by id, because no index starts with ngay_cap_nhat)" in result.output
+    assert "rows with NULL" not in result.output
+    exact = check(MAPPING_FILE, shop_url, "--exact")
+    assert exact.exit_code == 0, exact.output
+    assert ", 3 rows with NULL (copied by reconciliation only)" in exact.output
+    assert "not read" not in exact.output
 
 
 @pytest.mark.mariadb
@@ -276,5 +401,101 @@ def test_view_can_stand_for_table(shop_url: str, tmp_path: Path) -> None:
     path = edited(tmp_path, ("table: chi_tiet_don_hang", "table: v_chi_tiet"))
     result = check(path, shop_url)
     assert result.exit_code == 0, result.output
-    assert "order_lines: v_chi_tiet, 1,992 rows" in result.output
+    assert "order_lines: v_chi_tiet, rows not counted, watermark ngay_cap_nhat" in result.output
+    assert "note: the rows of v_chi_tiet were not counted, because the database keeps no row estimate for them" in result.output
     assert "not found" not in result.output
+    exact = check(path, shop_url, "--exact")
+    assert exact.exit_code == 0, exact.output
+    assert "order_lines: v_chi_tiet, 1,992 rows" in exact.output
+
+
+@pytest.mark.mariadb
+def test_mariadb_estimates_tables_not_views(shop_url: str) -> None:
+    execute(shop_url, "CREATE VIEW v_khach_hang AS SELECT * FROM khach_hang")
+    engine = sa.create_engine(shop_url, poolclass=NullPool)
+    with engine.connect() as connection:
+        estimate = estimated_rows(connection, "khach_hang")
+        assert estimate is not None
+        assert 32 <= estimate <= 128
+        assert estimated_rows(connection, "v_khach_hang") is None
+        assert estimated_rows(connection, "khong_co") is None
+    engine.dispose()
+
+
+def test_postgresql_estimate_after_analyze(postgresql_engine: sa.Engine) -> None:
+    with postgresql_engine.begin() as connection:
+        connection.exec_driver_sql('CREATE TABLE "Orders" (id INTEGER PRIMARY KEY)')
+        connection.exec_driver_sql('INSERT INTO "Orders" SELECT generate_series(1, 5000)')
+        connection.exec_driver_sql('CREATE VIEW orders_view AS SELECT * FROM "Orders"')
+    with postgresql_engine.connect() as connection:
+        # A table never analysed has no estimate (reltuples is -1 from PostgreSQL 14 on, 0 before).
+        before = estimated_rows(connection, "Orders")
+        assert before is None or before == 0
+    with postgresql_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql('ANALYZE "Orders"')
+    with postgresql_engine.connect() as connection:
+        assert estimated_rows(connection, "Orders") == 5000
+        assert estimated_rows(connection, "orders_view") is None
+    with postgresql_engine.begin() as connection:
+        connection.exec_driver_sql('DROP VIEW orders_view')
+        connection.exec_driver_sql('DROP TABLE "Orders"')
+
+
+# --- a shop kept in SQLite ------------------------------------------------------------------------
+
+SQLITE_SHOP = """
+CREATE TABLE categories (id INTEGER PRIMARY KEY, slug TEXT NOT NULL, parent_id INTEGER REFERENCES categories (id));
+CREATE TABLE customers (
+    id INTEGER PRIMARY KEY, full_name TEXT, sex TEXT, date_of_birth DATE, city TEXT, country_code TEXT,
+    created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL
+);
+CREATE INDEX ix_customers_updated ON customers (updated_at, id);
+CREATE TABLE products (
+    id INTEGER PRIMARY KEY, sku TEXT NOT NULL UNIQUE, title TEXT NOT NULL, product_type TEXT NOT NULL,
+    category_id INTEGER REFERENCES categories (id), modified_at DATETIME NOT NULL
+);
+CREATE INDEX ix_products_modified ON products (modified_at, id);
+CREATE TABLE orders (
+    id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers (id), order_date DATETIME NOT NULL,
+    status TEXT NOT NULL, shipping_country TEXT, updated_at DATETIME
+);
+CREATE TABLE order_items (
+    id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL REFERENCES orders (id),
+    product_id INTEGER NOT NULL REFERENCES products (id), qty INTEGER NOT NULL, unit_price_cents INTEGER NOT NULL
+);
+CREATE INDEX ix_order_items_order ON order_items (order_id);
+CREATE INDEX ix_order_items_product ON order_items (product_id);
+INSERT INTO categories VALUES (1, 'home', NULL), (2, 'kitchen', 1);
+INSERT INTO customers VALUES
+    (1, 'Ann Lee', 'F', '1990-02-03', 'Hà Nội', 'VN', '2024-01-02 10:00:00', '2024-01-02 10:00:00'),
+    (2, 'Bao Tran', 'M', NULL, 'Huế', 'VN', '2024-01-03 10:00:00', '2024-01-03 10:00:00');
+INSERT INTO products VALUES
+    (1, 'MUG-1', 'Mug', 'simple', 2, '2024-01-01 00:00:00'), (2, 'SHIP', 'Shipping', 'shipping', NULL, '2024-01-01 00:00:00');
+INSERT INTO orders VALUES
+    (1, 1, '2024-02-01 09:00:00', 'paid', 'VN', '2024-02-01 09:00:00'),
+    (2, 2, '2024-02-02 09:00:00', 'cancelled', 'VN', NULL),
+    (3, 1, '2024-02-03 09:00:00', 'refunded', 'VN', '2024-02-03 09:00:00');
+INSERT INTO order_items (order_id, product_id, qty, unit_price_cents) VALUES (1, 1, 2, 1250), (1, 2, 1, 500), (2, 1, 1, 1250), (3, 1, 1, 1250);
+"""
+
+
+def test_sqlite_shop_counts_exactly(tmp_path: Path) -> None:
+    """SQLite keeps no row estimates and its shops are small, so draft and check read every row."""
+    database = tmp_path / "shop.db"
+    with sqlite3.connect(database) as connection:
+        connection.executescript(SQLITE_SHOP)
+    env = {"SHOP_DB_URL": f"sqlite:///{database}"}
+    path = tmp_path / "mapping.yaml"
+    drafted = CliRunner().invoke(main, ["shopdb", "draft", "env:SHOP_DB_URL", "-o", str(path)], env=env)
+    assert drafted.exit_code == 0, drafted.output
+    assert "read from the last" not in path.read_text(encoding="utf-8")
+
+    with executed_sql() as statements:
+        result = CliRunner().invoke(main, ["shopdb", "check", str(path)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "customers: customers, 2 rows, watermark updated_at from 2024-01-02 10:00:00 to 2024-01-03 10:00:00" in result.output
+    assert "orders: orders, 3 rows, watermark updated_at from 2024-02-01 09:00:00 to 2024-02-03 09:00:00, 1 row with NULL" in result.output
+    assert "order_lines: order_items, 4 rows, watermark id from 1 to 4" in result.output
+    assert "about" not in result.output
+    assert "note:" not in result.output
+    assert any(statement.startswith("select count(*)") for statement in statements)

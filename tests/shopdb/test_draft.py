@@ -19,6 +19,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy.pool import NullPool
 
 from segmento.adapters.runs import open_store, run_workspace
+from segmento.adapters.shopdb import table_stats
 from segmento.adapters.shopdb.copy import ShopDbSource, import_shopdb
 from segmento.adapters.shopdb.mapping_file import load_mapping
 from segmento.adapters.sql_store import SqlProfileStore
@@ -332,6 +333,42 @@ def test_english_draft_checks_and_imports(english_shop: str, tmp_path: Path) -> 
     with store.engine.connect() as connection:
         values = dict(connection.execute(sa.text("SELECT id, unit_price_micros FROM order_lines WHERE order_id = '1'")).all())
     assert sorted(values.values()) == [5_000_000, 12_500_000]
+
+
+def test_draft_reads_statuses_from_sample(english_shop: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """orders.status has no index, so its codes come from the last rows by id; --exact reads every row."""
+    monkeypatch.setattr(table_stats, "SAMPLE_ROWS", 2)
+    statements: list[str] = []
+
+    def remember(connection: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(" ".join(statement.lower().split()))
+
+    path = tmp_path / "mapping.yaml"
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", remember)
+    try:
+        result = draft("env:SHOP_DB_URL", path, {"SHOP_DB_URL": english_shop})
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", remember)
+    assert result.exit_code == 0, result.output
+    status_reads = [statement for statement in statements if "status" in statement and "from orders" in statement]
+    assert status_reads
+    assert all("distinct" not in statement and "limit" in statement for statement in status_reads)
+    assert "warning: orders: the status codes were read from the last 2 rows by id; check them, or draft with --exact" in result.output
+    text = path.read_text(encoding="utf-8")
+    assert "    # read from the last 2 rows by id: older rows may have other codes\n" in text
+    # Orders 3 (refunded) and 2 (cancelled) are the sample; order 1 (paid) is not.
+    assert yaml.safe_load(text)["orders"]["statuses"] == {"skip": ["cancelled"], "returns": ["refunded"]}
+    assert "counted as sales" not in text
+    # sex has no index either, but its 2 rows fit in the sample, so its codes are complete.
+    assert "codes of customers.sex" not in result.output
+
+    exact_path = tmp_path / "exact.yaml"
+    exact = CliRunner().invoke(main, ["shopdb", "draft", "env:SHOP_DB_URL", "-o", str(exact_path), "--exact"], env={"SHOP_DB_URL": english_shop})
+    assert exact.exit_code == 0, exact.output
+    exact_text = exact_path.read_text(encoding="utf-8")
+    assert "  # counted as sales: paid\n" in exact_text
+    assert "read from the last" not in exact_text
+    assert "status codes were read" not in exact.output
 
 
 def test_table_without_watermark_is_named(english_shop: str, tmp_path: Path) -> None:

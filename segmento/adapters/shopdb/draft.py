@@ -11,6 +11,8 @@ names (``names``):
   columns by foreign key;
 - the watermark: an update-time column, preferring one that an index starts with;
 - codes from ``ENUM`` values, column comments and the distinct values of code columns.
+  Those values come from an index or a sample of rows (``table_stats``), unless
+  ``exact`` asks for every row.
 
 Each guess keeps how confident it is and what else was considered, and
 ``draft_yaml`` writes them as comments next to the values.
@@ -96,6 +98,8 @@ class FieldDraft:
     default_null: bool = False
     scale: int | None = None
     note: str | None = None
+    sample_note: str | None = None
+    """Why the codes may be incomplete: they were read from a sample of rows."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,8 @@ class StatusDraft:
     unsure: tuple[str, ...] = ()
     known: bool = True
     """Whether the codes could be read (from an ``ENUM`` or the column's distinct values)."""
+    sample: str | None = None
+    """The rows the codes were read from, such as ``the last 10,000 rows by id``, when not all were read."""
 
 
 @dataclass(frozen=True)
@@ -152,11 +158,13 @@ def draft_mapping(
     url_variable: str = "SHOP_DB_URL",
     url_display: str | None = None,
     timezone: str = "Asia/Ho_Chi_Minh",
+    exact: bool = False,
 ) -> Draft:
     """Return a draft mapping of the shop database whose tables ``schema`` describes.
 
     ``connection`` reads the distinct values of code columns (gender, product kind,
-    order status) that are not ``ENUM`` columns. The URL is written as ``${url_variable}``.
+    order status) that are not ``ENUM`` columns: through an index or from a sample of
+    rows, or from every row with ``exact``. The URL is written as ``${url_variable}``.
     """
     # draft_columns builds on this module's types, so it is imported here, not at the top.
     from segmento.adapters.shopdb.draft_columns import draft_fields
@@ -181,7 +189,10 @@ def draft_mapping(
                     f"{role}: table {info.name} has no update-time column, so its key {key.value} is the watermark: "
                     "imports copy new rows, and changes to rows copied before are missed"
                 )
-        fields, statuses = draft_fields(connection, role, info, roles, schema, watermark)
+        fields, statuses = draft_fields(connection, role, info, roles, schema, watermark, exact=exact)
+        notes += [f"{role}: {item.sample_note}" for item in fields if item.sample_note is not None]
+        if statuses is not None and statuses.sample is not None:
+            notes.append(f"{role}: the status codes were read from {statuses.sample}; check them, or draft with --exact")
         tables[role] = TableDraft(role, guess, key, key_todo, watermark, watermark_todo, fields, statuses)
     for role, why in missing.items():
         if role in REQUIRED_ROLES:

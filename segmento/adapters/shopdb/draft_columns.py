@@ -32,7 +32,8 @@ from segmento.adapters.shopdb.names import (
     status_meaning,
     words,
 )
-from segmento.adapters.shopdb.schema_info import ColumnInfo, TableInfo, distinct_values
+from segmento.adapters.shopdb.schema_info import ColumnInfo, TableInfo
+from segmento.adapters.shopdb.table_stats import ColumnValues, column_values
 
 _TYPES: Final[dict[str, tuple[type[sa.types.TypeEngine[Any]], ...]]] = {
     "text": (sa.String, sa.Enum),
@@ -60,8 +61,13 @@ def draft_fields(
     roles: Mapping[Role, Guess],
     schema: Mapping[str, TableInfo],
     watermark: Guess | None,
+    *,
+    exact: bool = False,
 ) -> tuple[list[FieldDraft], StatusDraft | None]:
-    """Return the drafted fields of ``table`` in the ``role``, and the order statuses for orders."""
+    """Return the drafted fields of ``table`` in the ``role``, and the order statuses for orders.
+
+    Code values come from every row only with ``exact`` (``table_stats.column_values``).
+    """
     used = {watermark.value} if watermark is not None else set()
     key = table.primary_key[0] if len(table.primary_key) == 1 else None
     if key is not None:
@@ -80,10 +86,10 @@ def draft_fields(
         used.add(best.column)
         column = table.columns[best.column]
         if (role, spec.name) == ("orders", "status"):
-            statuses = _statuses(connection, table, column)
+            statuses = _statuses(connection, table, column, exact)
             fields.append(FieldDraft(spec.name, guess))
         elif (role, spec.name) in CODE_FIELDS:
-            fields.append(_coded(connection, table, column, spec, guess))
+            fields.append(_coded(connection, table, column, spec, guess, exact))
         elif spec.kind == "money":
             fields.append(_money(column, guess))
         else:
@@ -169,23 +175,37 @@ def _todo(role: Role, spec: TargetSpec) -> str:
 # --- codes, statuses, money -----------------------------------------------------------------
 
 
-def _values(connection: sa.Connection, table: TableInfo, column: ColumnInfo) -> list[str] | None:
-    """Return the values of a code column: its ``ENUM`` values, or its distinct values when there are few."""
+def _values(connection: sa.Connection, table: TableInfo, column: ColumnInfo, exact: bool) -> ColumnValues | None:
+    """Return the values of a code column: its ``ENUM`` values, or its distinct values when there are few.
+
+    Returns ``None`` when they could not be read.
+    """
     if column.enum_values is not None:
-        return list(column.enum_values)
+        return ColumnValues(list(column.enum_values))
     try:
-        values = distinct_values(connection, table.name, column.name)
+        found = column_values(connection, table, column.name, exact=exact)
     except sa.exc.SQLAlchemyError:
         return None
-    return None if values is None else sorted(str(value) for value in values)
+    if found.values is None:
+        return ColumnValues(None, found.sample)
+    return ColumnValues(sorted(str(value) for value in found.values), found.sample)
 
 
-def _coded(connection: sa.Connection, table: TableInfo, column: ColumnInfo, spec: TargetSpec, guess: Guess) -> FieldDraft:
+def _coded(
+    connection: sa.Connection, table: TableInfo, column: ColumnInfo, spec: TargetSpec, guess: Guess, exact: bool
+) -> FieldDraft:
     """Return a gender or line kind field with the codes of the column's values."""
-    values = _values(connection, table, column)
+    found = _values(connection, table, column, exact)
+    values = found.values if found is not None else None
+    sample = found.sample if found is not None and values is not None else None
+    sample_note = (
+        f"the codes of {table.name}.{column.name} were read from {sample}; check them, or draft with --exact"
+        if sample is not None
+        else None
+    )
     allowed = GENDERS if spec.name == "gender" else LINE_KINDS
     if values is not None and values and all(value in allowed for value in values):
-        return FieldDraft(spec.name, guess, note="its values are already segmento's")
+        return FieldDraft(spec.name, guess, note="its values are already segmento's", sample_note=sample_note)
     if spec.name == "gender":
         codes = gender_codes(column.comment, values)
         unknown = tuple(value for value in values or () if value not in codes)
@@ -199,28 +219,39 @@ def _coded(connection: sa.Connection, table: TableInfo, column: ColumnInfo, spec
     if not codes:
         seen = f"values {', '.join(values[:10])}" if values else "its values could not be read"
         todo = f"column {column.name} looks like {spec.name}, but the meaning of its codes is unknown ({seen}); write codes:"
-        return FieldDraft(spec.name, None, todo=todo, unknown_codes=tuple(values or ()))
+        return FieldDraft(spec.name, None, todo=todo, unknown_codes=tuple(values or ()), sample_note=sample_note)
     if spec.name == "gender" and gender_codes(column.comment, None):
         source = "the column comment"
     else:
         source = "its ENUM values" if column.enum_values is not None else "its distinct values"
     note = f"codes read from {source}"
+    if sample is not None:
+        note += f" in {sample}"
     # A gender code not listed becomes unknown instead of rejecting the customer.
-    return FieldDraft(spec.name, guess, codes=codes, unknown_codes=unknown, default_null=spec.name == "gender", note=note)
+    return FieldDraft(
+        spec.name,
+        guess,
+        codes=codes,
+        unknown_codes=unknown,
+        default_null=spec.name == "gender",
+        note=note,
+        sample_note=sample_note,
+    )
 
 
-def _statuses(connection: sa.Connection, table: TableInfo, column: ColumnInfo) -> StatusDraft:
-    values = _values(connection, table, column)
-    if values is None:
+def _statuses(connection: sa.Connection, table: TableInfo, column: ColumnInfo, exact: bool) -> StatusDraft:
+    found = _values(connection, table, column, exact)
+    if found is None or found.values is None:
         return StatusDraft(known=False)
     sorted_values: dict[str, list[str]] = {"skip": [], "returns": [], "sale": [], "unsure": []}
-    for value in values:
+    for value in found.values:
         sorted_values[status_meaning(value) or "unsure"].append(value)
     return StatusDraft(
         tuple(sorted_values["skip"]),
         tuple(sorted_values["returns"]),
         tuple(sorted_values["sale"]),
         tuple(sorted_values["unsure"]),
+        sample=found.sample,
     )
 
 

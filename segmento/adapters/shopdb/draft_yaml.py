@@ -129,6 +129,8 @@ def _statuses(statuses: StatusDraft) -> list[str]:
             f"{indent}#   returns: [CODE, ...]   # returns, credit notes",
         ]
     lines = [f"{indent}statuses:"]
+    if statuses.sample is not None:
+        lines.append(f"{indent}  # read from {statuses.sample}: older rows may have other codes")
     lines.append(_line(f"{indent}  skip: {_flow(statuses.skip)}", "not paid, cancelled or failed: not a purchase"))
     lines.append(_line(f"{indent}  returns: {_flow(statuses.returns)}", "returns: their lines lower the totals"))
     if statuses.sales:

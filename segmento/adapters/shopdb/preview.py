@@ -1,8 +1,12 @@
 """What an import of a shop database would read: row counts, watermark ranges and converted sample rows.
 
-The samples are the newest rows by watermark (categories: the first by key). The
-import's own code (``records.Records``) converts them, so a sample row shows the values
-the store would get, or the reason the import would reject or skip it. Nothing is written.
+Unless ``exact`` is asked for, the counts and ranges come from ``table_stats`` and read
+no whole table: row counts are the database's estimates, and the watermark's range is
+read only through an index. The samples are the newest rows by watermark (categories:
+the first by key). Without an index on the watermark they are the last rows by key.
+The import's own code (``records.Records``) converts them, so a sample row shows the
+values the store would get, or the reason the import would reject or skip it. Nothing is
+written.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from segmento.adapters.shopdb.introspect import SourceTables
 from segmento.adapters.shopdb.mapping import ROLES, Role, ShopMapping, TableMap
 from segmento.adapters.shopdb.reader import ShopReader
 from segmento.adapters.shopdb.records import Records, ShopReject
+from segmento.adapters.shopdb.schema_info import TableInfo
+from segmento.adapters.shopdb.table_stats import Count, WatermarkStats, row_count, scans_tables, watermark_stats
 
 MAX_SAMPLE_LINES: Final = 5
 """Lines shown under each sample order."""
@@ -48,20 +54,58 @@ class SampleRow:
 
 @dataclass(frozen=True)
 class TablePreview:
-    """The rows an import reads from one table: their count, the range of their watermark, and samples."""
+    """The rows an import reads from one table: their count, the range of their watermark, and samples.
+
+    ``sample_order`` describes how the samples were picked when it is not the newest by
+    watermark, for example ``the last rows by id``.
+    """
 
     role: Role
     table: str
-    rows: int
+    rows: Count
     watermark: str | None = None
-    oldest: Any = None
-    newest: Any = None
-    null_watermarks: int = 0
+    stats: WatermarkStats = WatermarkStats()
     samples: tuple[SampleRow, ...] = ()
+    sample_order: str | None = None
+
+    def describe(self) -> list[str]:
+        """Return the lines that present the table above its samples."""
+        text = f"{self.role}: {self.table}, {self.rows.describe('row')}"
+        notes: list[str] = []
+        if self.role == "categories":
+            text += ", read whole on every import"
+        elif self.watermark is not None:
+            text += f", watermark {self.watermark}"
+            if not self.stats.read_range:
+                notes.append(f"the range of {self.watermark} was not read, because no index starts with it")
+            elif self.stats.oldest is not None:
+                text += f" from {_show(self.stats.oldest, utc=False)} to {_show(self.stats.newest, utc=False)}"
+            nulls = self.stats.nulls
+            if nulls.value is None:
+                notes.append(f"rows where {self.watermark} is NULL were not counted, because no index starts with it")
+            elif nulls.value:
+                text += f", {nulls.describe('row')} with NULL (copied by reconciliation only)"
+        if self.role == "order_lines":
+            text += "; sample lines are shown with their orders"
+        if self.sample_order is not None and self.samples:
+            notes.append(f"the samples are {self.sample_order}")
+        return [text, *(f"  ({note})" for note in notes)]
 
 
-def preview_tables(shop: sa.Engine, mapping: ShopMapping, tables: SourceTables, samples: int) -> list[TablePreview]:
-    """Return the preview of every mapped table, with up to ``samples`` sample rows each."""
+def preview_tables(
+    shop: sa.Engine,
+    mapping: ShopMapping,
+    tables: SourceTables,
+    schema: Mapping[str, TableInfo],
+    samples: int,
+    *,
+    exact: bool = False,
+) -> list[TablePreview]:
+    """Return the preview of every mapped table, with up to ``samples`` sample rows each.
+
+    ``schema`` contains the reflected indexes that decide what is cheap to read. With
+    ``exact``, rows are counted and ranges read even where that scans a whole table.
+    """
     reader = ShopReader(shop, mapping, tables)
     paths = reader.category_paths()
     records = Records(mapping, SOURCE_NAME, paths)
@@ -70,9 +114,11 @@ def preview_tables(shop: sa.Engine, mapping: ShopMapping, tables: SourceTables, 
         table_map = mapping.tables.get(role)
         if table_map is None:
             continue
-        preview = _counts(shop, tables[role], table_map)
+        info = schema[table_map.table]
+        with shop.connect() as connection:
+            preview = _counts(connection, tables[role], info, table_map, exact)
+            rows, order = _newest(connection, tables[role], info, table_map, samples, exact)
         if samples > 0:
-            rows = _newest(shop, tables[role], table_map, samples)
             if role == "customers":
                 found = _customers(records, table_map, rows)
             elif role == "categories":
@@ -83,36 +129,44 @@ def preview_tables(shop: sa.Engine, mapping: ShopMapping, tables: SourceTables, 
                 found = _orders(records, reader, mapping, rows)
             else:
                 found = ()  # Lines are shown with their orders.
-            preview = dataclasses.replace(preview, samples=found)
+            preview = dataclasses.replace(preview, samples=found, sample_order=order if role != "categories" else None)
         previews.append(preview)
     return previews
 
 
-def _counts(shop: sa.Engine, table: sa.Table, table_map: TableMap) -> TablePreview:
-    with shop.connect() as connection:
-        if table_map.role == "categories" or table_map.watermark is None:
-            rows = int(connection.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
-            return TablePreview(table_map.role, table_map.table, rows)
-        column = table.c[table_map.watermark_columns[0]]
-        total, oldest, newest, filled = connection.execute(
-            sa.select(sa.func.count(), sa.func.min(column), sa.func.max(column), sa.func.count(column)).select_from(table)
-        ).one()
-    return TablePreview(
-        table_map.role, table_map.table, int(total), column.name, oldest, newest, int(total or 0) - int(filled or 0)
-    )
+def _counts(connection: sa.Connection, table: sa.Table, info: TableInfo, table_map: TableMap, exact: bool) -> TablePreview:
+    if table_map.role == "categories" or table_map.watermark is None:
+        return TablePreview(table_map.role, table_map.table, row_count(connection, table_map.table, exact=exact))
+    column = table_map.watermark_columns[0]
+    stats = watermark_stats(connection, table, info, column, exact=exact)
+    # A scan for the watermark's range counts the rows too.
+    rows = stats.rows if stats.rows is not None else row_count(connection, table_map.table, exact=exact)
+    return TablePreview(table_map.role, table_map.table, rows, column, stats)
 
 
-def _newest(shop: sa.Engine, table: sa.Table, table_map: TableMap, limit: int) -> list[RowMapping]:
-    """Return the newest rows by watermark, which the next incremental import reads; by key without a watermark."""
+def _newest(
+    connection: sa.Connection, table: sa.Table, info: TableInfo, table_map: TableMap, limit: int, exact: bool
+) -> tuple[list[RowMapping], str | None]:
+    """Return the newest rows by watermark, which the next incremental import reads, and how they were picked otherwise.
+
+    Sorting by a column that no index starts with reads the whole table, so without such
+    an index on the watermark the rows are the last by key, or the first read.
+    """
+    if limit <= 0:
+        return [], None
     key = table.c[table_map.key]
     statement = sa.select(table)
-    if table_map.role != "categories" and table_map.watermark is not None:
+    order: str | None = None
+    watermark = table_map.watermark_columns[0] if table_map.role != "categories" and table_map.watermark is not None else None
+    if watermark is not None and (scans_tables(connection, exact) or info.index_starting_with(watermark)):
         columns = [table.c[name] for name in table_map.watermark_columns]
         statement = statement.where(columns[0].is_not(None)).order_by(*(column.desc() for column in columns))
+    elif watermark is None or info.index_starting_with(key.name):
+        statement = statement.order_by(key.desc() if watermark is not None else key)
+        order = f"the last rows by {key.name}, because no index starts with {watermark}" if watermark is not None else None
     else:
-        statement = statement.order_by(key)
-    with shop.connect() as connection:
-        return list(connection.execute(statement.limit(limit)).mappings())
+        order = f"the first rows read, because no index starts with {watermark} or {key.name}"
+    return list(connection.execute(statement.limit(limit)).mappings()), order
 
 
 # --- conversions ----------------------------------------------------------------------------
@@ -161,6 +215,8 @@ def _orders(records: Records, reader: ShopReader, mapping: ShopMapping, rows: Se
     orders_map = mapping.tables["orders"]
     lines_map = mapping.tables["order_lines"]
     keys = [row[orders_map.key] for row in rows if row[orders_map.key] is not None]
+    # NOTE: this reads the whole lines table, even without exact, when no index starts with the
+    # lines' order column. check warns about that missing index.
     lines = reader.lines(keys)
     batch = records.order_batch(keys, rows, lines)
     stored = {order["id"]: order for order in batch.orders}

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import sqlalchemy as sa
-
-DISTINCT_LIMIT: Final = 50
-"""Most distinct values read from a column whose values are codes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,18 +141,6 @@ def read_table(inspector: sa.Inspector, name: str) -> TableInfo:
     except (NotImplementedError, sa.exc.SQLAlchemyError):
         comment = None
     return TableInfo(name, columns, primary, foreign, tuple(indexes), comment)
-
-
-def distinct_values(connection: sa.Connection, table: str, column: str, limit: int = DISTINCT_LIMIT) -> list[Any] | None:
-    """Return the distinct non-``NULL`` values of ``table.column``, or ``None`` when there are more than ``limit``.
-
-    This reads the whole column unless an index covers it, so it is meant for the few
-    columns whose values are codes.
-    """
-    source = sa.table(table, sa.column(column))
-    statement = sa.select(source.c[column]).where(source.c[column].is_not(None)).distinct().limit(limit + 1)
-    values = list(connection.scalars(statement))
-    return None if len(values) > limit else values
 
 
 def _optional(method: Any, name: str) -> list[dict[str, Any]]:
