@@ -143,8 +143,9 @@ def test_config_store_env(tmp_path: Path) -> None:
     workspace = shop_workspace(config, {"SHOP_STORE": "sqlite:////tmp/shop.db"})
     assert workspace.store_url == "sqlite:////tmp/shop.db"
 
+    unset = shop_workspace(config, {})
     with pytest.raises(DataError) as caught:
-        shop_workspace(config, {})
+        unset.store_url
     assert caught.value.location.pointer == "/workspaces/test_shop/store_env"
     assert "SHOP_STORE is not set" in str(caught.value)
 

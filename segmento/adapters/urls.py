@@ -9,6 +9,10 @@ file and off the command line by referring to environment variables:
   substituted after the URL is parsed, so a password may contain ``@``, ``:`` or ``/``;
 - ``store_env: SEGMENTO_STORE_URL``: the same as the first form.
 
+A config file's URL with references is kept as a ``StoreReference`` and resolved when
+the workspace's store is opened, so a variable that only another workspace needs may
+be unset.
+
 ``mask_url`` and ``redact`` are the only ways segmento shows a URL or a message that
 might contain one: the password becomes ``***``. A password that is exactly one
 ``${NAME}`` reference is a placeholder, not a secret, so it is shown as written: hints
@@ -21,6 +25,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote, quote_plus
@@ -32,6 +37,8 @@ from segmento.engine.errors import UNKNOWN_LOCATION, DataError, Location
 
 MASK: Final = "***"
 
+# The name of an environment variable that a URL or ``store_env`` may refer to.
+VARIABLE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _REFERENCE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _WHOLE_REFERENCE: Final = re.compile(r"\s*\$\{([A-Za-z_][A-Za-z0-9_]*)\}\s*")
 # ``scheme://user:password@`` in free text, for messages that quote a URL that did not parse.
@@ -52,7 +59,8 @@ def resolve_store_url(
     """
     whole = _WHOLE_REFERENCE.fullmatch(template)
     if whole is not None:
-        return check_url(_variable(whole.group(1), environ, location), location=location, origin=whole.group(1))
+        name = whole.group(1)
+        return check_url(_variable(name, environ, location, whole=True), location=location, origin=name)
     if _REFERENCE.search(template) is None:
         return check_url(template, location=location)
     url = _parse(template, location)
@@ -66,9 +74,67 @@ def resolve_store_url(
     return expanded.render_as_string(hide_password=False)
 
 
-def store_url_from_env(name: str, environ: Mapping[str, str], *, location: Location = UNKNOWN_LOCATION) -> str:
-    """Return the store URL held in environment variable ``name``."""
-    return check_url(_variable(name, environ, location), location=location, origin=name)
+@dataclass(frozen=True)
+class StoreReference:
+    """A store URL with ``${NAME}`` references, as a config file writes it, resolved when the store is opened.
+
+    ``location`` is the URL's config key, for errors. A relative
+    ``sqlite:///`` path in the resolved URL is relative to the folder ``base``.
+    """
+
+    template: str
+    location: Location
+    base: Path
+    environ: Mapping[str, str] = field(repr=False, compare=False)
+
+    def resolve(self) -> str:
+        """Return the URL with each reference replaced by the current value of its variable.
+
+        Raises ``DataError`` at ``location`` when a variable is not set or is empty, or
+        when the result is not a URL. The messages name the variable, never its value.
+        """
+        url = resolve_store_url(self.template, self.environ, location=self.location)
+        return anchor_sqlite_path(url, self.base)
+
+
+def read_store_url(
+    text: str, environ: Mapping[str, str], *, location: Location = UNKNOWN_LOCATION, base: Path
+) -> str | StoreReference:
+    """Check a store URL from a config file and return it, or a ``StoreReference`` when it has references.
+
+    The parts of the URL written around the references must form a valid URL already,
+    so a mistake in them is reported when the config is read. The references themselves
+    are read only by ``StoreReference.resolve``.
+    """
+    if _REFERENCE.search(text) is None:
+        return anchor_sqlite_path(check_url(text, location=location), base)
+    if _WHOLE_REFERENCE.fullmatch(text) is None:
+        _parse(text, location)
+    return StoreReference(text, location, base, environ)
+
+
+def anchor_sqlite_path(url: str, base: Path) -> str:
+    """Return ``url`` with a relative ``sqlite:///`` file path made relative to the folder ``base``."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://" and ":memory:" not in url:
+        return prefix + str(base / url[len(prefix) :])
+    return url
+
+
+def has_written_password(text: str) -> bool:
+    """Return whether the URL ``text`` contains a password written out, not only ``${NAME}`` references."""
+    if _WHOLE_REFERENCE.fullmatch(text) is not None:
+        return False
+    password = _password(text)
+    return bool(password) and bool(_REFERENCE.sub("", password or ""))
+
+
+def with_password_reference(text: str, variable: str) -> str:
+    """Return the URL ``text`` for display, with its password replaced by a ``${variable}`` reference."""
+    try:
+        return mask_url(sa.make_url(text).set(password=f"${{{variable}}}"))
+    except (ArgumentError, ValueError):
+        return mask_url(text)
 
 
 def check_url(text: str, *, location: Location = UNKNOWN_LOCATION, origin: str | None = None) -> str:
@@ -129,16 +195,22 @@ def _is_placeholder(password: Any) -> bool:
     return isinstance(password, str) and _REFERENCE.fullmatch(password) is not None
 
 
-def _variable(name: str, environ: Mapping[str, str], location: Location) -> str:
+def _variable(name: str, environ: Mapping[str, str], location: Location, *, whole: bool = False) -> str:
     value = environ.get(name)
     if value is None or not value.strip():
         state = "is not set" if value is None else "is empty"
+        if whole:
+            hint = f"Export {name} with the whole store URL, in which a password is percent-encoded"
+        else:
+            hint = (
+                f"Export {name} with the store URL or the part of it that the config refers to; "
+                f"for a server that needs no password, remove ${{{name}}} from the URL instead"
+            )
         raise DataError(
             f"environment variable {name} {state}",
             location=location,
             value=name,
-            hint=f"Export {name} with the store URL or the part of it that the config refers to; "
-            f"for a server that needs no password, remove ${{{name}}} from the URL instead",
+            hint=hint,
             code="config_env_missing",
         )
     return value

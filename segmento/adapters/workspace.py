@@ -26,10 +26,13 @@ Relative paths, including the path of a ``sqlite:///`` store, are relative to th
 config file's directory. Keys given at the top level next to ``workspaces`` are
 defaults for every workspace.
 
-A store on a server keeps its credentials in the environment, never in the file:
+A store on a server keeps its credentials in the environment, not in the file:
 ``store: mysql+pymysql://segmento:${SEGMENTO_DB_PASSWORD}@db/shop`` or
-``store_env: SEGMENTO_STORE_URL`` (see ``segmento.adapters.urls``). Two more settings
-tune runs on a shared store, in seconds::
+``store_env: SEGMENTO_STORE_URL`` (see ``segmento.adapters.urls``). Loading the file
+checks the rest of the URL, and the references are read when a workspace's store is
+opened, so a command on one workspace does not need the variables of the others. A
+password written in the file is accepted with a warning. Two more settings tune runs
+on a shared store, in seconds::
 
         lock: {wait: 60, stale_after: 600}       # wait for another run; when a silent one is gone
         retry: {attempts: 4, delay: 1, max_delay: 30}   # after a lost database connection
@@ -38,9 +41,11 @@ tune runs on a shared store, in seconds::
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -55,16 +60,26 @@ from segmento.adapters.retry import RetryPolicy
 from segmento.adapters.shopdb.copy import FORMAT as SHOPDB_FORMAT
 from segmento.adapters.shopdb.copy import ShopDbSource
 from segmento.adapters.shopdb.copy import source_from_config as shopdb_source
-from segmento.adapters.urls import mask_url, resolve_store_url, store_url_from_env
+from segmento.adapters.urls import (
+    VARIABLE_NAME,
+    StoreReference,
+    has_written_password,
+    mask_url,
+    read_store_url,
+    with_password_reference,
+)
 from segmento.engine.catalog import closest
 from segmento.engine.computations import ProfileSettings
 from segmento.engine.errors import DataError, Location, SegmentoError
 from segmento.engine.temporal import DEFAULT_TIMEZONE, load_timezone
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_CONFIG: Final = "segmento.yaml"
 WORKSPACE_KEYS: Final = frozenset(
     {"name", "store", "store_env", "timezone", "as_of", "rules", "reports", "sources", "status", "interests", "lock", "retry", "evaluate"}
 )
+STORE_KEYS: Final = frozenset({"store", "store_env"})
 SOURCE_KEYS: Final = frozenset({"name", "format", "path", "timezone", "mapping"})
 EVALUATE_MODES: Final = ("all", "changed")
 STATUS_KEYS: Final = ("new_days", "new_max_orders", "active_days", "lapsed_days")
@@ -73,17 +88,44 @@ LOCK_KEYS: Final = frozenset({"wait", "stale_after"})
 RETRY_KEYS: Final = frozenset({"attempts", "delay", "max_delay"})
 
 
-@dataclass(frozen=True)
+class _StoreUrlField:
+    """The ``Workspace.store_url`` field: stores a URL or a ``StoreReference``, and reading it returns a URL.
+
+    A ``StoreReference`` is resolved on each read, so the environment is read when the
+    store is used, not when the config is loaded.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._attribute = f"_{name}"
+
+    def __get__(self, workspace: Workspace | None, owner: type | None = None) -> str:
+        if workspace is None:
+            # dataclasses read the class attribute as the field's default: there is none.
+            raise AttributeError(self._attribute)
+        value = workspace.__dict__[self._attribute]
+        return value.resolve() if isinstance(value, StoreReference) else value
+
+    def __set__(self, workspace: Workspace, value: str | StoreReference) -> None:
+        workspace.__dict__[self._attribute] = value
+
+
+@dataclass(frozen=True, repr=False)
 class Workspace:
     """One shop: its store, input files, rule directory, time zone and profile settings.
 
     ``as_of`` is the instant the workspace is evaluated at when a run gives none; a
-    naive value is local time in ``timezone``. ``None`` means now. ``store_url`` may
-    hold a password, so it is left out of ``repr``; show ``store_display`` instead.
+    naive value is local time in ``timezone``. ``None`` means now.
+
+    ``store_url`` is set to a URL or to a ``StoreReference``, and reading it returns a
+    URL. A reference is resolved from the environment on each read, which raises
+    ``DataError`` when a variable is not set or is empty. ``resolve_store`` resolves it
+    once. ``dataclasses.replace`` and ``==`` read ``store_url`` too, unless the call
+    sets it. The URL may contain a password, so ``repr`` leaves it out. Show
+    ``store_display`` instead.
     """
 
     name: str
-    store_url: str = field(repr=False)
+    store_url: str = _StoreUrlField()
     timezone: str
     rules_dir: Path
     sources: tuple[SourceSpec | ShopDbSource, ...]
@@ -105,11 +147,25 @@ class Workspace:
         """Return a copy that uses the store at ``url``."""
         return dataclasses.replace(self, store_url=url)
 
+    def resolve_store(self) -> Workspace:
+        """Return a copy whose store URL has its ``${NAME}`` references read from the environment now.
+
+        Raises ``DataError`` at the ``store`` or ``store_env`` key, naming the variable,
+        when one is not set or is empty. Reading the copy's ``store_url`` cannot fail.
+        """
+        return dataclasses.replace(self, store_url=self.store_url)
+
+    def __repr__(self) -> str:
+        parts = (f"{item.name}={getattr(self, item.name)!r}" for item in dataclasses.fields(self) if item.name != "store_url")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
 
 def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> list[Workspace]:
     """Read the workspaces of a config file; raise ``DataError`` naming the file and key.
 
-    ``${NAME}`` references in store URLs are read from ``environ`` (default ``os.environ``).
+    ``${NAME}`` references in store URLs are read from ``environ`` (default ``os.environ``)
+    when a workspace's ``store_url`` is read, not here. Logs a warning for each workspace
+    whose store URL contains a password written in the file.
     """
     environ = os.environ if environ is None else environ
     path = Path(path)
@@ -117,7 +173,8 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> l
     document = _read_document(path, location)
     base = path.parent.resolve()
     if "workspaces" not in document:
-        return [_workspace(str(document.get("name") or path.stem), document, base, location, path, environ)]
+        name = str(document.get("name") or path.stem)
+        return [_workspace(name, document, base, location, path, environ, store_location=location)]
 
     entries = document["workspaces"]
     if not isinstance(entries, Mapping) or not entries:
@@ -133,7 +190,14 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> l
         where = location.child("workspaces", str(name))
         if not isinstance(entry, Mapping):
             raise DataError("a workspace must be a mapping of settings", location=where, value=entry, code="config_shape")
-        workspaces.append(_workspace(str(name), {**defaults, **entry}, base, where, path, environ))
+        settings = {**defaults, **entry}
+        owns_store = not STORE_KEYS.isdisjoint(entry)
+        if owns_store:
+            # A workspace's own store replaces the default one, whichever of the two keys each uses.
+            for key in STORE_KEYS - set(entry):
+                settings.pop(key, None)
+        store_location = where if owns_store else location
+        workspaces.append(_workspace(str(name), settings, base, where, path, environ, store_location=store_location))
     return workspaces
 
 
@@ -183,22 +247,30 @@ def select_workspaces(workspaces: list[Workspace], name: str | None) -> list[Wor
 
 
 def _workspace(
-    name: str, entry: Mapping[str, Any], base: Path, location: Location, path: Path, environ: Mapping[str, str]
+    name: str,
+    entry: Mapping[str, Any],
+    base: Path,
+    location: Location,
+    path: Path,
+    environ: Mapping[str, str],
+    *,
+    store_location: Location,
 ) -> Workspace:
+    """Build one workspace from its settings. ``store_location`` is the mapping that contains its store key."""
     _check_keys(entry, WORKSPACE_KEYS, location)
     timezone = str(entry.get("timezone") or DEFAULT_TIMEZONE)
     try:
         load_timezone(timezone)
     except SegmentoError as error:
         raise DataError(error.message, location=location.child("timezone"), value=timezone, hint=error.hint) from None
-    store = _store(entry, location, environ)
+    store = _store(name, entry, store_location, environ, base)
     rules = entry.get("rules")
     if not isinstance(rules, str) or not rules:
         raise DataError("workspace needs a rules directory", location=location.child("rules"), code="config_missing")
     reports = entry.get("reports")
     return Workspace(
         name=name,
-        store_url=_store_url(store, base),
+        store_url=store,
         lock=_lock(entry.get("lock"), location.child("lock")),
         retry=_retry(entry.get("retry"), location.child("retry")),
         timezone=timezone,
@@ -212,8 +284,10 @@ def _workspace(
     )
 
 
-def _store(entry: Mapping[str, Any], location: Location, environ: Mapping[str, str]) -> str:
-    """Return the workspace's store URL, with its environment variable references resolved."""
+def _store(
+    name: str, entry: Mapping[str, Any], location: Location, environ: Mapping[str, str], base: Path
+) -> str | StoreReference:
+    """Return the workspace's store URL, or a ``StoreReference`` to resolve when the store is opened."""
     store, variable = entry.get("store"), entry.get("store_env")
     if store is not None and variable is not None:
         raise DataError(
@@ -222,14 +296,15 @@ def _store(entry: Mapping[str, Any], location: Location, environ: Mapping[str, s
             code="config_value",
         )
     if variable is not None:
-        if not isinstance(variable, str) or not variable:
+        if not isinstance(variable, str) or VARIABLE_NAME.fullmatch(variable) is None:
             raise DataError(
-                "'store_env' must name an environment variable",
+                "'store_env' must name an environment variable: letters, digits and _, not starting with a digit",
                 location=location.child("store_env"),
                 value=variable,
+                hint="For example store_env: SEGMENTO_STORE_URL",
                 code="config_value",
             )
-        return store_url_from_env(variable, environ, location=location.child("store_env"))
+        return StoreReference(f"${{{variable}}}", location.child("store_env"), base, environ)
     if not isinstance(store, str) or not store:
         raise DataError(
             "workspace needs a store URL",
@@ -238,7 +313,24 @@ def _store(entry: Mapping[str, Any], location: Location, environ: Mapping[str, s
             "mysql+pymysql://user:password@host/db in that environment variable",
             code="config_missing",
         )
-    return resolve_store_url(store, environ, location=location.child("store"))
+    url = read_store_url(store, environ, location=location.child("store"), base=base)
+    if has_written_password(store):
+        _warn_written_password(name, store, location.child("store"))
+    return url
+
+
+def _warn_written_password(name: str, url: str, location: Location) -> None:
+    """Log that a workspace's store URL contains a password, with the URL masked and a variable to use instead."""
+    stem = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper()
+    variable = f"SEGMENTO_{stem}_DB_PASSWORD" if stem else "SEGMENTO_DB_PASSWORD"
+    logger.warning(
+        "workspace %s: the store URL at %s contains a password, so anyone who can read the file can read it. "
+        "Move the password into the environment variable %s and write store: %s",
+        name,
+        location,
+        variable,
+        with_password_reference(url, variable),
+    )
 
 
 def _lock(value: Any, location: Location) -> LockSettings:
@@ -408,13 +500,6 @@ def _as_of(value: Any, location: Location) -> datetime | None:
             value=value,
             code="config_value",
         ) from None
-
-
-def _store_url(url: str, base: Path) -> str:
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://" and ":memory:" not in url:
-        return prefix + str(base / url[len(prefix) :])
-    return url
 
 
 def _check_keys(entry: Mapping[str, Any], allowed: frozenset[str], location: Location) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from segmento.cli.common import CONFIG_OPTION, WORKSPACE_OPTION
+from segmento.cli.common import CONFIG_OPTION, WORKSPACE_OPTION, exit_if_failed, store_error_text, workspace_error
 from segmento.engine.errors import SegmentoError
 
 logger = logging.getLogger(__name__)
@@ -24,8 +24,6 @@ def db_group() -> None:
     """Create, upgrade and inspect the schema of workspace stores."""
 
 
-
-
 @db_group.command("upgrade")
 @CONFIG_OPTION
 @WORKSPACE_OPTION
@@ -34,52 +32,62 @@ def upgrade_command(config_path: Path, workspace: str | None) -> None:
 
     Runs the versioned migrations, then adds the profile tables and columns of the
     field catalog that the store lacks. Nothing is dropped, and a store that is up to
-    date is left untouched.
+    date is left untouched. A workspace whose store fails, or whose store URL refers
+    to an environment variable that is not set, is reported and the others go on.
     """
     from sqlalchemy.exc import SQLAlchemyError
 
     from segmento.adapters.sql_store import SqlProfileStore
-    from segmento.adapters.urls import create_store_engine
+    from segmento.adapters.urls import create_store_engine, mask_url
 
-    failures = 0
-    for item in _workspaces(config_path, workspace):
+    workspaces = _workspaces(config_path, workspace)
+    failed: list[str] = []
+    for item in workspaces:
+        url: str | None = None
         try:
-            engine = create_store_engine(item.store_url)
+            url = item.store_url
+            engine = create_store_engine(url)
             try:
                 change = SqlProfileStore(engine).create_schema()
             finally:
                 engine.dispose()
         except (SegmentoError, SQLAlchemyError) as error:
-            failures += 1
-            click.echo(f"error: workspace {item.name}: {_describe(error, item)}", err=True)
+            failed.append(item.name)
+            click.echo(workspace_error(item.name, error, store_error_text(error, url)), err=True)
             continue
-        click.echo(f"{item.name}: {item.store_display}: {_summary(change)}")
-    if failures:
-        raise SystemExit(1)
+        click.echo(f"{item.name}: {mask_url(url)}: {_summary(change)}")
+    exit_if_failed(failed, len(workspaces))
 
 
 @db_group.command("status")
 @CONFIG_OPTION
 @WORKSPACE_OPTION
 def status_command(config_path: Path, workspace: str | None) -> None:
-    """Print each store's schema revision and whether it needs ``segmento db upgrade``."""
+    """Print each store's schema revision and whether it needs ``segmento db upgrade``.
+
+    A workspace whose store fails, or whose store URL refers to an environment variable
+    that is not set, is reported and the others go on.
+    """
     from sqlalchemy.exc import SQLAlchemyError
 
     from segmento.adapters.migrations import head_revision, is_current, store_revision
     from segmento.adapters.sql_store import SqlProfileStore
-    from segmento.adapters.urls import create_store_engine
+    from segmento.adapters.urls import create_store_engine, mask_url
 
-    failures = 0
+    workspaces = _workspaces(config_path, workspace)
+    failed: list[str] = []
     head = head_revision()
-    for item in _workspaces(config_path, workspace):
-        missing = _missing_sqlite_file(item.store_url)
-        if missing is not None:
-            # Connecting would create an empty file, and a status check must not write.
-            click.echo(f"{item.name}: {item.store_display}: no store yet ({missing} does not exist), "
-                       "'segmento db upgrade' or 'segmento run' creates it")  # fmt: skip
-            continue
+    for item in workspaces:
+        url: str | None = None
         try:
-            engine = create_store_engine(item.store_url)
+            url = item.store_url
+            missing = _missing_sqlite_file(url)
+            if missing is not None:
+                # Connecting would create an empty file, and a status check must not write.
+                click.echo(f"{item.name}: {mask_url(url)}: no store yet ({missing} does not exist), "
+                           "'segmento db upgrade' or 'segmento run' creates it")  # fmt: skip
+                continue
+            engine = create_store_engine(url)
             try:
                 store = SqlProfileStore(engine)
                 with engine.connect() as connection:
@@ -88,13 +96,12 @@ def status_command(config_path: Path, workspace: str | None) -> None:
             finally:
                 engine.dispose()
         except (SegmentoError, SQLAlchemyError) as error:
-            failures += 1
-            click.echo(f"error: workspace {item.name}: {_describe(error, item)}", err=True)
+            failed.append(item.name)
+            click.echo(workspace_error(item.name, error, store_error_text(error, url)), err=True)
             continue
         state = "up to date" if current else "needs 'segmento db upgrade'"
-        click.echo(f"{item.name}: {item.store_display}: revision {revision or 'none'} (newest {head}), {state}")
-    if failures:
-        raise SystemExit(1)
+        click.echo(f"{item.name}: {mask_url(url)}: revision {revision or 'none'} (newest {head}), {state}")
+    exit_if_failed(failed, len(workspaces))
 
 
 def _missing_sqlite_file(url: str) -> Path | None:
@@ -121,18 +128,6 @@ def _summary(change: Any) -> str:
         if catalog.kept_columns:
             text += "; kept although the catalog no longer has them: " + ", ".join(catalog.kept_columns)
     return text
-
-
-def _describe(error: Exception, workspace: Any) -> str:
-    """Return the error's message with the store's password masked; database errors lose their SQL."""
-    from segmento.adapters.retry import error_summary
-    from segmento.adapters.urls import redact
-
-    if isinstance(error, SegmentoError):
-        text = str(error)
-    else:
-        text = f"store {workspace.store_display} failed: {error_summary(error)}"
-    return redact(text, [workspace.store_url])
 
 
 def _workspaces(config_path: Path, name: str | None) -> list[Any]:

@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from segmento.cli.common import CONFIG_OPTION, WORKSPACE_OPTION
+from segmento.cli.common import CONFIG_OPTION, WORKSPACE_OPTION, exit_if_failed, store_error_text, workspace_error
 from segmento.engine.errors import SegmentoError
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,10 @@ def run_command(
     On a terminal, imports show a progress bar. When standard error is not a terminal
     (cron, Airflow, a pipe), progress lines and the start and end of each step are
     logged at info level instead, without -v.
+
+    A workspace whose store URL refers to an environment variable that is not set is
+    reported before any run starts. The other workspaces still run, and the command
+    ends with status 1 and the names of the workspaces that failed.
     """
     from segmento.adapters.ingest.progress import default_progress
     from segmento.adapters.runs import run_workspace
@@ -66,21 +70,25 @@ def run_command(
     log_progress_off_terminal()
     instant = _parse_as_of(as_of)
     console = _console()
-    failures = 0
+    failed: set[str] = set()
+    ready = []
     for item in workspaces:
-        if store_url:
-            item = item.with_store(store_url)
+        try:
+            ready.append(item.with_store(store_url) if store_url else item.resolve_store())
+        except SegmentoError as error:
+            failed.add(item.name)
+            click.echo(workspace_error(item.name, error), err=True)
+    for item in ready:
         try:
             report = run_workspace(
                 item, as_of=instant, timezone=timezone, progress=default_progress(), report_path=report_path
             )
         except SegmentoError as error:
-            failures += 1
-            click.echo(f"error: workspace {item.name}: {error}", err=True)
+            failed.add(item.name)
+            click.echo(workspace_error(item.name, error), err=True)
             continue
         _print_report(console, report)
-    if failures:
-        raise SystemExit(1)
+    exit_if_failed([item.name for item in workspaces if item.name in failed], len(workspaces))
 
 
 @click.command("profile")
@@ -95,12 +103,12 @@ def profile_command(customer_id: str, config_path: Path, workspace: str | None, 
     """
     from segmento.adapters.run_reports import profile_details
     from segmento.cli.charts import bar_chart
-    from segmento.adapters.runs import open_existing_store
-    from segmento.cli.common import fail
     from segmento.cli.instants import show_value
 
-    for item in _workspaces(config_path, workspace):
-        store = open_existing_store(item)
+    workspaces = _workspaces(config_path, workspace)
+    failed: list[str] = []
+    for item in workspaces:
+        store = _open_for_reading(item, failed)
         details = profile_details(store, customer_id) if store is not None else None
         if details is None:
             continue
@@ -129,8 +137,13 @@ def profile_command(customer_id: str, config_path: Path, workspace: str | None, 
                 console.print(f"  {membership.segment_id}  since {show_value(membership.joined_at, zone)} (run {membership.joined_run})")
         else:
             console.print("segments: none")
+        exit_if_failed(failed, len(workspaces))
         return
-    fail(f"no profile with id {customer_id!r} in {_names(config_path, workspace)}; check the id, or run 'segmento run' first")
+    searched = _names(workspaces, failed)
+    if searched:
+        click.echo(f"error: no profile with id {customer_id!r} in {searched}; check the id, or run 'segmento run' first", err=True)
+    exit_if_failed(failed, len(workspaces))
+    sys.exit(1)
 
 
 @click.group("segment")
@@ -151,14 +164,14 @@ def segment_show(segment_id: str, config_path: Path, workspace: str | None, samp
     """
     from segmento.adapters.run_reports import segment_details, segment_ids
     from segmento.cli.charts import bar
-    from segmento.adapters.runs import open_existing_store
-    from segmento.cli.common import fail
     from segmento.cli.instants import show_value
     from segmento.engine.catalog import closest
 
+    workspaces = _workspaces(config_path, workspace)
+    failed: list[str] = []
     known: list[str] = []
-    for item in _workspaces(config_path, workspace):
-        store = open_existing_store(item)
+    for item in workspaces:
+        store = _open_for_reading(item, failed)
         if store is None:
             continue
         details = segment_details(store, segment_id, sample_size)
@@ -183,10 +196,15 @@ def segment_show(segment_id: str, config_path: Path, workspace: str | None, samp
         console.print(history)
         if details.sample:
             console.print("sample of members: " + ", ".join(f"{item.profile_id} (since run {item.joined_run})" for item in details.sample))
+        exit_if_failed(failed, len(workspaces))
         return
-    suggestion = closest(segment_id, known)
-    hint = f"did you mean {suggestion!r}? " if suggestion else ""
-    fail(f"no segment {segment_id!r} has been evaluated in {_names(config_path, workspace)}; {hint}run 'segmento run' first")
+    searched = _names(workspaces, failed)
+    if searched:
+        suggestion = closest(segment_id, known)
+        hint = f"did you mean {suggestion!r}? " if suggestion else ""
+        click.echo(f"error: no segment {segment_id!r} has been evaluated in {searched}; {hint}run 'segmento run' first", err=True)
+    exit_if_failed(failed, len(workspaces))
+    sys.exit(1)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -208,8 +226,29 @@ def _workspaces(config_path: Path, name: str | None) -> list[Any]:
         fail(error)
 
 
-def _names(config_path: Path, name: str | None) -> str:
-    return ", ".join(item.name for item in _workspaces(config_path, name))
+def _open_for_reading(workspace: Any, failed: list[str]) -> Any:
+    """Return the workspace's store for reading, or ``None`` when it has none yet or fails.
+
+    A failure, such as an environment variable of the store URL that is not set or a
+    server that cannot be reached, is printed and the workspace's name added to ``failed``.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from segmento.adapters.runs import open_existing_store
+
+    url: str | None = None
+    try:
+        url = workspace.store_url
+        return open_existing_store(workspace.with_store(url))
+    except (SegmentoError, SQLAlchemyError) as error:
+        failed.append(workspace.name)
+        click.echo(workspace_error(workspace.name, error, store_error_text(error, url)), err=True)
+        return None
+
+
+def _names(workspaces: list[Any], failed: list[str]) -> str:
+    """Return the names of the workspaces that did not fail, joined for a message."""
+    return ", ".join(item.name for item in workspaces if item.name not in failed)
 
 
 def _parse_as_of(text: str | None) -> datetime | None:
