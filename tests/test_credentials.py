@@ -25,7 +25,7 @@ from sqlalchemy.pool import NullPool
 from segmento.adapters.ingest.model import segment_runs
 from segmento.adapters.retry import ConnectionLostError
 from segmento.adapters.runs import RunError, open_store, run_workspace
-from segmento.adapters.urls import mask_url, redact, resolve_store_url
+from segmento.adapters.urls import SECRET_QUERY_KEYS, mask_url, redact, resolve_store_url
 from segmento.cli import main
 from segmento.engine.errors import DataError, SegmentoError
 from tests.conftest import MARIADB_URL
@@ -103,6 +103,82 @@ def test_placeholder_password_is_not_masked() -> None:
     # Only a password that is a reference and nothing else is a placeholder.
     assert mask_url("mysql+pymysql://reader:x${SHOP_DB_PASSWORD}@db/shop") == "mysql+pymysql://reader:***@db/shop"
     assert redact("mysql://reader:${A}${B}@db/shop") == "mysql://reader:***@db/shop"
+
+
+PASSWORD = "p@ss:w/o%rd#1"
+
+
+@pytest.mark.parametrize("key", sorted(SECRET_QUERY_KEYS) + ["Password", "PWD"])
+def test_secret_query_values_are_masked(key: str) -> None:
+    url = f"mysql+pymysql://root@db:3306/shop?charset=utf8mb4&{key}={quote(PASSWORD, safe='')}"
+    message = f"connect {url} failed for {PASSWORD}, {quote_plus(PASSWORD, safe='')}"
+
+    masked = mask_url(url)
+    assert masked.startswith("mysql+pymysql://root@db:3306/shop?")
+    assert dict(sa.make_url(masked).query) == {"charset": "utf8mb4", key: "***"}
+    assert mask_url(sa.make_url(url)) == masked
+    assert redact(message, [url]) == "connect mysql+pymysql://root@db:3306/shop?charset=utf8mb4&" + key + "=*** failed for ***, ***"
+    # A message that quotes the URL without a URL to read the secret from.
+    assert redact(url) == f"mysql+pymysql://root@db:3306/shop?charset=utf8mb4&{key}=***"
+
+
+def test_query_values_that_hold_no_secret_stay() -> None:
+    url = "mysql+pymysql://root@db/shop?charset=utf8mb4&ssl_ca=%2Fetc%2Fca.pem"
+    assert mask_url(url) == url
+    assert redact(f"using {url}", [url]) == f"using {url}"
+
+
+def test_query_placeholder_stays_readable() -> None:
+    template = "mysql+pymysql://root@db/shop?password=${SHOP_PW}"
+    assert mask_url(template) == template
+    assert redact(f"for example {template}", [template]) == f"for example {template}"
+
+
+def test_query_password_resolves_from_variable() -> None:
+    url = resolve_store_url("mysql+pymysql://root@db/shop?password=${PW}", {"PW": PASSWORD})
+    assert sa.make_url(url).query["password"] == PASSWORD
+    assert mask_url(url) == "mysql+pymysql://root@db/shop?password=***"
+
+
+def test_unencoded_at_in_whole_url_is_rejected() -> None:
+    environ = {"STORE_URL": "mysql+pymysql://shop:se@cret@127.0.0.1:3306/shop"}
+    with pytest.raises(DataError) as caught:
+        resolve_store_url("${STORE_URL}", environ)
+
+    text = str(caught.value)
+    assert caught.value.message == (
+        "store URL mysql+pymysql://shop:***@127.0.0.1:3306/shop (from environment variable STORE_URL) "
+        "has more than one @ before its host name"
+    )
+    assert "percent-encoded as %40" in text
+    assert "cret" not in text
+    assert "se@" not in text
+
+
+def test_unencoded_password_that_breaks_parsing_is_masked() -> None:
+    with pytest.raises(DataError) as caught:
+        resolve_store_url("${STORE_URL}", {"STORE_URL": f"mysql+pymysql://shop:{PASSWORD}@127.0.0.1:3306/shop"})
+
+    text = str(caught.value)
+    assert "mysql+pymysql://shop:***@127.0.0.1:3306/shop" in text
+    assert "percent-encoded as %40" in text
+    for part in ("ss:w", "o%rd", "#1"):
+        assert part not in text
+
+
+def test_url_with_at_in_host_masks_whole_password() -> None:
+    url = "mysql+pymysql://shop:se@cret@127.0.0.1/shop"
+    assert mask_url(url) == "mysql+pymysql://shop:***@127.0.0.1/shop"
+    assert redact("login as se@cret failed", [url]) == "login as *** failed"
+
+
+def test_short_password_masked_only_alone() -> None:
+    url = "mysql+pymysql://shop:se@db/shop"
+    message = "MySQL server on db: Name or service not known; password se rejected (se)"
+    assert redact(message, [url]) == "MySQL server on db: Name or service not known; password *** rejected (***)"
+    assert redact(f"{url} failed", [url]) == "mysql+pymysql://shop:***@db/shop failed"
+    # From 4 characters on, a password is masked wherever it occurs.
+    assert redact("a server that serves", ["mysql+pymysql://shop:serv@db/shop"]) == "a ***er that ***es"
 
 
 def test_mapping_password_hint_keeps_placeholder(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -265,3 +341,20 @@ def test_failed_run_record_never_shows_password(
     reports = [path.read_text(encoding="utf-8") for path in (tmp_path / "reports").glob("*.json")]
     secret_store.assert_absent(str(caught.value), recorded, caplog.text, *reports)
     store.engine.dispose()
+
+
+@pytest.mark.mariadb
+def test_query_password_never_shown(tmp_path: Path, secret_store: SecretStore) -> None:
+    template = f"mysql+pymysql://{secret_store.user}@127.0.0.1:{secret_store.port}/{secret_store.database}?password=${{{VARIABLE}}}"
+    config = write_shop(tmp_path, template)
+    masked = f"mysql+pymysql://{secret_store.user}@127.0.0.1:{secret_store.port}/{secret_store.database}?password=***"
+
+    status = CliRunner().invoke(main, ["db", "status", "--config", str(config)], env=secret_store.environ())
+    wrong = CliRunner().invoke(main, ["run", "--config", str(config)], env=secret_store.environ(secret_store.password + "x"))
+
+    assert status.exit_code == 0, status.output
+    assert f"test_shop: {masked}: " in status.stdout
+    assert wrong.exit_code == 1
+    assert "Access denied" in wrong.output
+    secret_store.assert_absent(status.stdout, status.stderr, wrong.stdout, wrong.stderr)
+    secret_store.assert_absent(status.output.replace(secret_store.password, ""), wrong.output.replace(secret_store.password, ""))

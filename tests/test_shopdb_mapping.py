@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from segmento.adapters.ingest.items import RowError
+from segmento.adapters.shopdb.check import check_shopdb
 from segmento.adapters.shopdb.convert import Converter, line_amounts
 from segmento.adapters.shopdb.introspect import MappingError, check_mapping
 from segmento.adapters.shopdb.mapping_file import load_mapping
@@ -55,6 +56,19 @@ def test_missing_variable_names_it() -> None:
         mapping.resolve_url({})
     assert "SHOP_DB_URL" in str(caught.value)
     assert caught.value.location.line == line_of(EXAMPLE, "url: ${SHOP_DB_URL}")
+
+
+@pytest.mark.parametrize(("environ", "state"), [({}, "is not set"), ({"SHOP_PW": ""}, "is empty"), ({"SHOP_PW": "  "}, "is empty")])
+def test_password_variable_state_is_named(tmp_path: Path, environ: dict[str, str], state: str) -> None:
+    text = EXAMPLE.replace("url: ${SHOP_DB_URL}", "url: mysql+pymysql://reader:${SHOP_PW}@127.0.0.1:3306/shop")
+    path = write(tmp_path, text)
+    with pytest.raises(DataError) as caught:
+        load_mapping(path).resolve_url(environ)
+
+    report = check_shopdb(path, environ=environ)
+
+    assert caught.value.message == f"environment variable SHOP_PW {state}"
+    assert [error.message for error in report.errors] == [f"environment variable SHOP_PW {state}"]
 
 
 def test_password_part_comes_from_environment(tmp_path: Path) -> None:

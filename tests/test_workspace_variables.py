@@ -263,6 +263,18 @@ def test_written_password_warns_without_showing_it(tmp_path: Path) -> None:
         assert form not in output + errors
 
 
+def test_query_password_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    text = "store: mysql+pymysql://segmento@db/shop?password=hunter2&charset=utf8mb4\nrules: rules\n"
+    with caplog.at_level(logging.WARNING, logger="segmento"):
+        load_config(write_config(tmp_path, text), {})
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 1
+    assert "contains a password" in messages[0]
+    assert "store: mysql+pymysql://segmento:${SEGMENTO_" in messages[0]
+    assert "@db/shop?charset=utf8mb4" in messages[0]
+    assert "hunter2" not in caplog.text
+
+
 def test_reference_or_no_password_does_not_warn(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     text = TWO_SHOPS.replace("sqlite:///a.db", "postgresql+psycopg://segmento@127.0.0.1/shop_a")
     with caplog.at_level(logging.WARNING, logger="segmento"):

@@ -14,9 +14,10 @@ the workspace's store is opened, so a variable that only another workspace needs
 be unset.
 
 ``mask_url`` and ``redact`` are the only ways segmento shows a URL or a message that
-might contain one: the password becomes ``***``. A password that is exactly one
-``${NAME}`` reference is a placeholder, not a secret, so it is shown as written: hints
-such as ``mysql+pymysql://reader:${SHOP_DB_PASSWORD}@db/shop`` stay readable.
+might contain one: the password, and the value of each query key in ``SECRET_QUERY_KEYS``,
+becomes ``***``. A secret that is exactly one ``${NAME}`` reference is a placeholder,
+not a secret, so it is shown as written: hints such as
+``mysql+pymysql://reader:${SHOP_DB_PASSWORD}@db/shop`` stay readable.
 """
 
 from __future__ import annotations
@@ -41,8 +42,25 @@ MASK: Final = "***"
 VARIABLE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _REFERENCE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _WHOLE_REFERENCE: Final = re.compile(r"\s*\$\{([A-Za-z_][A-Za-z0-9_]*)\}\s*")
+# Query keys whose values are secrets, compared in lower case: the password in a query
+# (PyMySQL, mysqlclient, MySQL Connector, psycopg and pg8000 accept ``password``; the
+# MySQL drivers also ``passwd``), MySQL Connector's multi-factor ``password1`` to
+# ``password3``, the passphrase of a client key (PyMySQL's ``ssl_key_password``, libpq's
+# ``sslpassword``), ODBC's ``pwd``, and pyodbc's ``odbc_connect``, a whole connection
+# string that may hold ``PWD=``.
+SECRET_QUERY_KEYS: Final = frozenset(
+    {"password", "passwd", "pwd", "password1", "password2", "password3", "ssl_key_password", "sslpassword", "odbc_connect"}
+)
 # ``scheme://user:password@`` in free text, for messages that quote a URL that did not parse.
-_PASSWORD_IN_TEXT: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^@\s]+)(?P<tail>@)")
+# The password runs to the last ``@`` before a space, because an unencoded ``@`` in it
+# would otherwise leave the rest of it in view.
+_PASSWORD_IN_TEXT: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<password>\S+)(?P<tail>@)")
+# ``?password=value`` or ``&password=value`` in free text, for the keys of ``SECRET_QUERY_KEYS``.
+_SECRET_QUERY_IN_TEXT: Final = re.compile(
+    r"(?P<head>[?&](?:" + "|".join(sorted(SECRET_QUERY_KEYS)) + r")=)(?P<password>[^&#\s'\"]+)", re.IGNORECASE
+)
+# Secrets shorter than this are masked only where they stand alone, not inside a word; see ``redact``.
+_SHORT_SECRET: Final = 4
 _MYSQL_FAMILY: Final = frozenset({"mysql", "mariadb"})
 # Seconds a new connection keeps retrying the switch to write-ahead logging while another
 # connection holds the write lock. The switch itself takes milliseconds.
@@ -122,17 +140,24 @@ def anchor_sqlite_path(url: str, base: Path) -> str:
 
 
 def has_written_password(text: str) -> bool:
-    """Return whether the URL ``text`` contains a password written out, not only ``${NAME}`` references."""
+    """Return whether the URL ``text`` contains a secret written out, not only ``${NAME}`` references.
+
+    The secrets are the password and the values of the query keys in ``SECRET_QUERY_KEYS``.
+    """
     if _WHOLE_REFERENCE.fullmatch(text) is not None:
         return False
-    password = _password(text)
-    return bool(password) and bool(_REFERENCE.sub("", password or ""))
+    return any(_REFERENCE.sub("", secret) for secret in _secrets(text))
 
 
 def with_password_reference(text: str, variable: str) -> str:
-    """Return the URL ``text`` for display, with its password replaced by a ``${variable}`` reference."""
+    """Return the URL ``text`` for display, with its password replaced by a ``${variable}`` reference.
+
+    A password given as a secret query value moves into the user part, so the URL keeps one.
+    """
     try:
-        return mask_url(sa.make_url(text).set(password=f"${{{variable}}}"))
+        parsed = sa.make_url(text)
+        secret_keys = [key for key in parsed.query if key.lower() in SECRET_QUERY_KEYS]
+        return mask_url(parsed.difference_update_query(secret_keys).set(password=f"${{{variable}}}"))
     except (ArgumentError, ValueError):
         return mask_url(text)
 
@@ -144,32 +169,68 @@ def check_url(text: str, *, location: Location = UNKNOWN_LOCATION, origin: str |
 
 
 def mask_url(url: str | sa.URL) -> str:
-    """Return ``url`` for display, with the password replaced by ``***`` unless it is a ``${NAME}`` placeholder."""
+    """Return ``url`` for display, with its secrets replaced by ``***`` unless they are ``${NAME}`` placeholders.
+
+    The secrets are the password and the values of the query keys in ``SECRET_QUERY_KEYS``.
+    """
     try:
         parsed = url if isinstance(url, sa.URL) else sa.make_url(url)
     except (ArgumentError, ValueError):
         return _mask_in_text(str(url))
-    password = parsed.password
-    if not _is_placeholder(password):
-        return parsed.render_as_string(hide_password=True)
-    # Rendering would percent-encode "${...}", so a plain marker takes its place first.
-    marker = "SEGMENTOPASSWORDPLACEHOLDER"
-    return parsed.set(password=marker).render_as_string(hide_password=False).replace(marker, str(password), 1)
+    if parsed.host is not None and "@" in parsed.host:
+        # An unencoded "@" ended the password early, so its rest is in the host name.
+        return _mask_in_text(url if isinstance(url, str) else url.render_as_string(hide_password=False))
+    # Rendering percent-encodes "${...}" and "***", so plain markers take their places first.
+    shown: dict[str, str] = {}
+
+    def marker(secret: Any) -> str:
+        text = f"SEGMENTOSECRET{len(shown)}X"
+        shown[text] = secret if _is_placeholder(secret) else MASK
+        return text
+
+    if parsed.password is not None:
+        parsed = parsed.set(password=marker(parsed.password))
+    secret_query = {
+        key: tuple(marker(item) for item in value) if isinstance(value, tuple) else marker(value)
+        for key, value in parsed.query.items()
+        if key.lower() in SECRET_QUERY_KEYS
+    }
+    if secret_query:
+        parsed = parsed.update_query_dict(secret_query)
+    text = parsed.render_as_string(hide_password=False)
+    for text_marker, display in shown.items():
+        text = text.replace(text_marker, display)
+    return text
 
 
 def redact(text: str, urls: Iterable[str | sa.URL | None] = ()) -> str:
-    """Return ``text`` with the passwords of ``urls``, and any ``user:password@`` part, masked.
+    """Return ``text`` with the secrets of ``urls``, any ``user:password@`` part and secret query values masked.
 
     Driver messages may quote the URL they were given, so runs and ``segmento db`` pass
-    their error texts through this before logging, printing or reporting them.
+    their error texts through this before logging, printing or reporting them. Each
+    secret is masked as written and percent-encoded.
     """
     for url in urls:
-        password = _password(url)
-        if not password or _is_placeholder(password):
-            continue
-        for form in {password, quote(password, safe=""), quote_plus(password, safe="")}:
-            text = text.replace(form, MASK)
+        for secret in _secrets(url):
+            if _is_placeholder(secret):
+                continue
+            for form in sorted({secret, quote(secret, safe=""), quote_plus(secret, safe="")}, key=len, reverse=True):
+                text = _mask_secret(text, form)
     return _mask_in_text(text)
+
+
+def _mask_secret(text: str, secret: str) -> str:
+    """Return ``text`` with each occurrence of ``secret`` replaced by ``***``.
+
+    A secret of 1 to 3 characters is masked only where no letter or digit touches it.
+    Masking it inside words garbled messages ("MySQL ***rver" for the password "se")
+    and told a reader the password through the pattern of masks, while a password that
+    short can be guessed in a few thousand tries anyway. The password in a
+    ``user:password@`` part is masked by ``_mask_in_text`` whatever its length.
+    """
+    if len(secret) >= _SHORT_SECRET:
+        return text.replace(secret, MASK)
+    return re.sub(rf"(?<![^\W_]){re.escape(secret)}(?![^\W_])", MASK, text)
 
 
 def connection_url(url: str | sa.URL) -> sa.URL:
@@ -185,20 +246,35 @@ def connection_url(url: str | sa.URL) -> sa.URL:
 
 
 def _mask_in_text(text: str) -> str:
-    """Mask the password of every ``scheme://user:password@`` in ``text``, except ``${NAME}`` placeholders."""
-    return _PASSWORD_IN_TEXT.sub(
-        lambda match: match[0] if _is_placeholder(match["password"]) else match["head"] + MASK + match["tail"], text
-    )
+    """Mask every ``scheme://user:password@`` password and secret query value in ``text``, except ``${NAME}`` placeholders."""
+
+    def mask(match: re.Match[str]) -> str:
+        if _is_placeholder(match["password"]):
+            return match[0]
+        return match["head"] + MASK + (match.groupdict().get("tail") or "")
+
+    return _SECRET_QUERY_IN_TEXT.sub(mask, _PASSWORD_IN_TEXT.sub(mask, text))
 
 
 def _is_placeholder(password: Any) -> bool:
     return isinstance(password, str) and _REFERENCE.fullmatch(password) is not None
 
 
-def _variable(name: str, environ: Mapping[str, str], location: Location, *, whole: bool = False) -> str:
+def missing_variable(name: str, environ: Mapping[str, str]) -> str | None:
+    """Return "is not set" or "is empty" when the variable ``name`` has no usable value in ``environ``, else ``None``.
+
+    A value of only white space counts as empty. Messages write it after
+    "environment variable NAME", so store and shop database URLs report both cases alike.
+    """
     value = environ.get(name)
-    if value is None or not value.strip():
-        state = "is not set" if value is None else "is empty"
+    if value is None:
+        return "is not set"
+    return "is empty" if not value.strip() else None
+
+
+def _variable(name: str, environ: Mapping[str, str], location: Location, *, whole: bool = False) -> str:
+    state = missing_variable(name, environ)
+    if state is not None:
         if whole:
             hint = f"Export {name} with the whole store URL, in which a password is percent-encoded"
         else:
@@ -213,7 +289,7 @@ def _variable(name: str, environ: Mapping[str, str], location: Location, *, whol
             hint=hint,
             code="config_env_missing",
         )
-    return value
+    return environ[name]
 
 
 def _expand(value: str | None, environ: Mapping[str, str], location: Location) -> str | None:
@@ -233,6 +309,19 @@ def _parse(text: str, location: Location, origin: str | None = None) -> sa.URL:
     try:
         url = sa.make_url(text)
     except (ArgumentError, ValueError):
+        url = None
+    # SQLAlchemy ends the password at the first "@", so with an unencoded "@" in the
+    # password the rest of it becomes part of the host name.
+    if (url is None or (url.host is not None and "@" in url.host)) and _unencoded_at(text):
+        raise DataError(
+            f"store URL {mask_url(text)}{where} has more than one @ before its host name",
+            location=location,
+            value=origin,
+            hint="A password or user name that contains @ must have it percent-encoded as %40 "
+            "(and : / ? # % as %3A %2F %3F %23 %25), for example in Python urllib.parse.quote(password, safe='')",
+            code="config_url",
+        )
+    if url is None:
         raise DataError(
             f"store URL {mask_url(text)}{where} is not a valid database URL",
             location=location,
@@ -252,6 +341,31 @@ def _parse(text: str, location: Location, origin: str | None = None) -> sa.URL:
             code="config_url",
         ) from None
     return url
+
+
+def _secrets(url: str | sa.URL | None) -> list[str]:
+    """Return the non-empty secrets of ``url``: its password and the values of its secret query keys."""
+    if url is None:
+        return []
+    try:
+        parsed = url if isinstance(url, sa.URL) else sa.make_url(url)
+    except (ArgumentError, ValueError):
+        found = [match["password"] for match in _PASSWORD_IN_TEXT.finditer(str(url))]
+        return found + [match["password"] for match in _SECRET_QUERY_IN_TEXT.finditer(str(url))]
+    secrets = [parsed.password] if isinstance(parsed.password, str) else []
+    if secrets and parsed.host is not None and "@" in parsed.host:
+        # An unencoded "@" ended the password early: the whole password runs to the host's last "@".
+        secrets.insert(0, f"{parsed.password}@{parsed.host.rpartition('@')[0]}")
+    for key, value in parsed.query.items():
+        if key.lower() in SECRET_QUERY_KEYS:
+            secrets.extend(value if isinstance(value, tuple) else [value])
+    return [secret for secret in secrets if secret]
+
+
+def _unencoded_at(text: str) -> bool:
+    """Return whether the part of URL ``text`` before its last ``@`` contains another ``@``."""
+    _, separator, rest = text.partition("://")
+    return bool(separator) and "@" in rest.rpartition("@")[0]
 
 
 def _password(url: str | sa.URL | None) -> str | None:

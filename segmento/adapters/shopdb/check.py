@@ -31,7 +31,7 @@ from segmento.adapters.shopdb.mapping_file import read_mapping
 from segmento.adapters.shopdb.preview import TablePreview, preview_tables
 from segmento.adapters.shopdb.schema_info import TableInfo, read_schema
 from segmento.adapters.shopdb.table_stats import ColumnValues, column_values, repeated_values, sample_column, scans_tables
-from segmento.adapters.urls import mask_url, redact
+from segmento.adapters.urls import mask_url, missing_variable, redact
 from segmento.engine.catalog import closest
 from segmento.engine.errors import DataError
 
@@ -123,12 +123,12 @@ def _position(problem: DataError) -> tuple[str, int, int]:
 
 
 def _resolve_url(mapping: ShopMapping, environ: Mapping[str, str], report: CheckReport) -> sa.URL | None:
-    """Return the shop database URL; record a problem for each environment variable it needs that is not set."""
-    missing = [name for name in dict.fromkeys(env_references(mapping.url)) if not environ.get(name, "").strip()]
-    for name in missing:
+    """Return the shop database URL; record a problem for each environment variable it needs that is not set or is empty."""
+    missing = {name: state for name in env_references(mapping.url) if (state := missing_variable(name, environ)) is not None}
+    for name, state in missing.items():
         report.errors.append(
             DataError(
-                f"environment variable {name} is not set",
+                f"environment variable {name} {state}",
                 location=mapping.url_location,
                 value=name,
                 hint=f"Export {name} with the shop database's URL, or the part of it the url refers to, "

@@ -18,7 +18,7 @@ from typing import Final, Literal
 import sqlalchemy as sa
 
 from segmento.adapters.ingest.model import LINE_KINDS
-from segmento.adapters.urls import resolve_store_url
+from segmento.adapters.urls import missing_variable, resolve_store_url
 from segmento.engine.errors import DataError, Location
 
 Role = Literal["customers", "categories", "products", "orders", "order_lines"]
@@ -208,15 +208,16 @@ class ShopMapping:
         value is substituted after parsing, so it may contain ``@`` or ``/``.
         """
         values = os.environ if environ is None else environ
-        missing = [name for name in env_references(self.url) if not values.get(name, "").strip()]
-        if missing:
-            raise DataError(
-                f"environment variable {missing[0]} is not set",
-                location=self.url_location,
-                value=missing[0],
-                hint=f"Export {missing[0]} with the shop database's URL, or the part of it the mapping refers to",
-                code="shopdb_env",
-            )
+        for name in env_references(self.url):
+            state = missing_variable(name, values)
+            if state is not None:
+                raise DataError(
+                    f"environment variable {name} {state}",
+                    location=self.url_location,
+                    value=name,
+                    hint=f"Export {name} with the shop database's URL, or the part of it the mapping refers to",
+                    code="shopdb_env",
+                )
         try:
             return sa.make_url(resolve_store_url(self.url, values, location=self.url_location))
         except DataError as error:
