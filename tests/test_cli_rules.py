@@ -774,6 +774,34 @@ def test_match_rejects_password_on_command_line(tmp_path: Path) -> None:
     assert "tiger" not in result.output
 
 
+def test_match_rejects_query_password(tmp_path: Path) -> None:
+    rule = write(tmp_path, "vip.seg", VIP_RULE)
+    profiles = write_profiles(tmp_path)
+    result = invoke("match", rule, "--profiles", profiles, "--backend", "mysql+pymysql://shop@127.0.0.1/shop?password=tiger")
+    assert result.exit_code == 2
+    assert "must not be written on the command line" in result.stderr
+    assert "tiger" not in result.output
+
+
+def test_match_masks_query_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rule = write(tmp_path, "vip.seg", VIP_RULE)
+    profiles = write_profiles(tmp_path)
+    monkeypatch.setenv("SEGMENTO_TEST_URL", "oracle://scott@127.0.0.1/orcl?password=tiger")
+    result = invoke("match", rule, "--profiles", profiles, "--backend", "env:SEGMENTO_TEST_URL")
+    assert result.exit_code == 2
+    assert "database 'oracle' of 'oracle://scott@127.0.0.1/orcl?password=***' is not supported" in result.stderr
+    assert "tiger" not in result.output
+
+
+def test_match_backend_from_empty_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rule = write(tmp_path, "vip.seg", VIP_RULE)
+    profiles = write_profiles(tmp_path)
+    monkeypatch.setenv("SEGMENTO_EMPTY", " ")
+    result = invoke("match", rule, "--profiles", profiles, "--backend", "env:SEGMENTO_EMPTY")
+    assert result.exit_code == 2
+    assert "environment variable 'SEGMENTO_EMPTY' is empty" in result.stderr
+
+
 def test_match_backend_from_missing_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rule = write(tmp_path, "vip.seg", VIP_RULE)
     profiles = write_profiles(tmp_path)

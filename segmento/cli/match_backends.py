@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -35,11 +34,7 @@ logger = logging.getLogger(__name__)
 
 MEMORY: Final = "memory"
 SQLITE: Final = "sqlite"
-MASK: Final = "***"
 SUPPORTED_URL_DIALECTS: Final = ("sqlite", "mysql", "mariadb", "postgresql")
-
-# user:password@ after the scheme of a URL that SQLAlchemy may not be able to parse.
-_URL_CREDENTIALS: Final = re.compile(r"(://[^:/@\s]*):([^@\s]*)@")
 
 Profile = Mapping[str, Any]
 
@@ -97,53 +92,33 @@ def url_from_argument(text: str) -> str:
     """Return the database URL that a command-line argument names.
 
     ``env:NAME`` reads the URL from environment variable ``NAME``. A URL written on the
-    command line must not contain a password, because shells keep it in their history
-    and other users can read it from the process list.
+    command line must not contain a password, in its user part or in a query value such
+    as ``?password=``, because shells keep it in their history and other users can read
+    it from the process list.
     """
+    from segmento.adapters.urls import has_written_password, missing_variable
+
     if text.startswith("env:"):
         name = text[len("env:") :]
-        value = os.environ.get(name)
-        if not name or value is None:
-            raise click.BadParameter(f"environment variable {name!r} is not set; export it with the database URL")
-        return value.strip()
-    if "://" in text:
-        import sqlalchemy as sa
-
-        try:
-            url = sa.engine.make_url(text)
-        except (sa.exc.ArgumentError, ValueError):
-            return text
-        if url.password:
-            raise click.BadParameter(
-                "a database URL with a password must not be written on the command line, "
-                "where shell history keeps it; export it in an environment variable and "
-                "pass env:NAME instead, for example env:SEGMENTO_DATABASE_URL"
-            )
+        state = missing_variable(name, os.environ) if name else "is not named"
+        if state is not None:
+            raise click.BadParameter(f"environment variable {name!r} {state}; export it with the database URL")
+        return os.environ[name].strip()
+    if "://" in text and has_written_password(text):
+        raise click.BadParameter(
+            "a database URL with a password must not be written on the command line, "
+            "where shell history keeps it; export it in an environment variable and "
+            "pass env:NAME instead, for example env:SEGMENTO_DATABASE_URL"
+        )
     return text
 
 
 def secret_masker(url_text: str) -> Callable[[str], str]:
-    """Return a function that replaces the password of ``url_text`` with ``***`` in any text."""
-    secrets: set[str] = set()
-    found = _URL_CREDENTIALS.search(url_text)
-    if found and found.group(2):
-        secrets.add(found.group(2))
-    import sqlalchemy as sa
-
-    try:
-        password = sa.engine.make_url(url_text).password
-    except (sa.exc.ArgumentError, ValueError):
-        password = None
-    if password:
-        secrets.add(str(password))
-    # Longest first, so that a password containing another is replaced whole. A short
-    # password also masks unrelated text that equals it, which is the safe side.
-    ordered = sorted(secrets, key=len, reverse=True)
+    """Return a function that replaces the secrets of ``url_text``, and any ``user:password@`` part, with ``***`` in any text."""
+    from segmento.adapters.urls import redact
 
     def mask(text: str) -> str:
-        for secret in ordered:
-            text = text.replace(secret, MASK)
-        return _URL_CREDENTIALS.sub(rf"\1:{MASK}@", text)
+        return redact(text, [url_text])
 
     return mask
 
