@@ -3,6 +3,7 @@
 The run is held at a checkpoint of the test hook (``segmento.adapters.checkpoints``)
 in the middle of writing memberships. The test then kills the process with SIGKILL,
 or kills the run's MariaDB connection with ``KILL CONNECTION`` from another one.
+Interrupts (SIGINT) are sent there too, and inside a statement of a file import.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ import logging
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from segmento.adapters.ingest.model import segment_runs
+from segmento.adapters.ingest.model import imports, segment_runs
 from segmento.adapters.locks import RUN_LOCK, store_locks
-from segmento.adapters.retry import ConnectionLostError, RetryPolicy, run_with_retry
+from segmento.adapters.retry import ConnectionLostError
 from segmento.adapters.runs import RunError, open_store, run_workspace
 from segmento.adapters.sql_store import SqlProfileStore
 from segmento.engine.errors import RuleErrors
@@ -164,6 +165,55 @@ def test_interrupted_run_is_recorded_failed(tmp_path: Path, store_url: str) -> N
     store.engine.dispose()
 
 
+def test_interrupt_in_import_statement_rolls_back(tmp_path: Path) -> None:
+    # SIGINT lands inside the batch loop's multi-row insert of orders, in the import's
+    # transaction. A connection closed without a rollback while its cursor keeps a prepared
+    # statement keeps SQLite's write lock, and then the run can neither record its failure
+    # nor free the store lock.
+    store_url = f"sqlite:///{tmp_path / 'shop.db'}"
+    run_workspace(shop_workspace(write_shop(tmp_path, store_url)))
+    config = write_shop(tmp_path, store_url, second=True, retry=FAST_RETRY)
+    store = open_store(shop_workspace(config))
+    history_before = history_rows(store.engine)
+    checkpoint = Checkpoint(tmp_path / "hook", "import_statement")
+
+    process = segmento("run", "--config", str(config), environ=checkpoint.environ,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        while True:
+            reached = checkpoint.wait(process)
+            assert reached is not None, process.communicate()[1]
+            if reached["statement"].startswith("INSERT INTO orders "):
+                break
+            checkpoint.release()
+        process.send_signal(signal.SIGINT)
+        interrupted_at = time.monotonic()
+        _, errors = process.communicate(timeout=120)
+        exit_seconds = time.monotonic() - interrupted_at
+    finally:
+        process.kill()
+
+    assert process.returncode != 0
+    assert exit_seconds < 10, errors
+    assert "database is locked" not in errors
+    interrupted = last_run(store)
+    assert interrupted.status == "failed"
+    assert interrupted.error == "interrupted (SIGINT, Ctrl-C)"
+    with store.engine.connect() as connection:
+        lock_token = connection.scalar(sa.select(store_locks.c.token).where(store_locks.c.name == RUN_LOCK))
+        imported_files = set(connection.scalars(sa.select(imports.c.file_name)))
+    assert lock_token is None
+    assert imported_files == {"first.csv"}
+    assert all_members(store) == AFTER_FIRST
+    assert history_rows(store.engine) == history_before
+
+    report = run_workspace(shop_workspace(config), store=store)
+
+    assert report.status == "succeeded"
+    assert all_members(store) == AFTER_SECOND
+    store.engine.dispose()
+
+
 # --- a lost connection --------------------------------------------------------------------
 
 
@@ -256,32 +306,3 @@ def test_broken_store_fails_without_retry(tmp_path: Path, store_url: str, caplog
     assert last_run(store).status == "failed"
     assert all_members(store) == AFTER_FIRST
     store.engine.dispose()
-
-
-def test_busy_sqlite_retried_then_reported(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'busy.db'}", connect_args={"timeout": 0})
-    with engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE counter (value INTEGER)")
-    holder = engine.raw_connection()
-    holder.execute("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
-    waits: list[float] = []
-
-    def write() -> None:
-        with engine.begin() as connection:
-            connection.exec_driver_sql("INSERT INTO counter VALUES (1)")
-
-    try:
-        with pytest.raises(ConnectionLostError) as caught:
-            policy = RetryPolicy(attempts=3, delay=1, max_delay=1.5)
-            run_with_retry(write, what="write the counter", run_id=5, policy=policy, sleep=waits.append)
-    finally:
-        holder.rollback()
-        holder.close()
-
-    assert isinstance(caught.value.__cause__, OperationalError)
-    assert waits == [1, 1.5]
-    assert str(caught.value).startswith(
-        "run 5 could not write the counter: the database connection was lost or refused 3 times; "
-        "last error: database is locked"
-    )
-    engine.dispose()

@@ -6,12 +6,18 @@ example with the memberships of one segment written but not committed. When
 names a directory, each time the run reaches that checkpoint it:
 
 1. writes ``<dir>/<name>.reached``, a JSON object with ``pid``, ``hit`` (counting
-   from 1) and, on MySQL and MariaDB, the ``connection_id`` of the run's connection;
+   from 1), on MySQL and MariaDB the ``connection_id`` of the run's connection, and
+   the SQL ``statement`` that passed a checkpoint of ``pause_after_statements``;
 2. waits until ``<dir>/<name>.release`` exists, removes both files and goes on.
 
 It waits at most ``SEGMENTO_TEST_CHECKPOINT_TIMEOUT`` seconds (default 120), then
 raises ``TimeoutError``. Without the variables a checkpoint does nothing. This is not a
 user feature: production configs never set these variables.
+
+``pause_after_statements`` puts a checkpoint inside each statement that a connection
+runs, after the driver call returned and before SQLAlchemy returns the result. A signal
+sent to a run paused there raises its exception at the same place as a signal that
+arrives while the database runs the statement.
 """
 
 from __future__ import annotations
@@ -35,13 +41,17 @@ POLL_SECONDS: Final = 0.02
 _hits: dict[str, int] = {}
 
 
-def checkpoint(name: str, connection: sa.Connection | None = None) -> None:
-    """Pause here when the test hook names checkpoint ``name``; otherwise return at once."""
+def checkpoint(name: str, connection: sa.Connection | None = None, *, statement: str | None = None) -> None:
+    """Pause here when the test hook names checkpoint ``name``; otherwise return at once.
+
+    ``statement``, the SQL of the statement that passes the checkpoint, if any, is
+    written to ``<name>.reached`` too.
+    """
     if os.environ.get(CHECKPOINT_ENV) != name or not os.environ.get(DIRECTORY_ENV):
         return
     directory = Path(os.environ[DIRECTORY_ENV])
     _hits[name] = _hits.get(name, 0) + 1
-    details = {"pid": os.getpid(), "hit": _hits[name], "connection_id": _connection_id(connection)}
+    details = {"pid": os.getpid(), "hit": _hits[name], "connection_id": _connection_id(connection), "statement": statement}
     reached = directory / f"{name}.reached"
     release = directory / f"{name}.release"
     partial = directory / f"{name}.reached.tmp"
@@ -55,6 +65,19 @@ def checkpoint(name: str, connection: sa.Connection | None = None) -> None:
         time.sleep(POLL_SECONDS)
     release.unlink()
     reached.unlink(missing_ok=True)
+
+
+def pause_after_statements(name: str, connection: sa.Connection) -> None:
+    """Pass checkpoint ``name`` after every later statement on ``connection``, when the test hook names it."""
+    if os.environ.get(CHECKPOINT_ENV) != name:
+        return
+
+    def pause(_connection: sa.Connection, _cursor: object, statement: str, *_: object) -> None:
+        # Without the connection: on MariaDB ``_connection_id`` would run a statement
+        # and pass this checkpoint again.
+        checkpoint(name, statement=statement)
+
+    sa.event.listen(connection, "after_cursor_execute", pause)
 
 
 def _connection_id(connection: sa.Connection | None) -> int | None:

@@ -45,6 +45,7 @@ from segmento.adapters.retry import error_summary, is_transient, run_with_retry
 from segmento.adapters.shopdb.changes import build_tracking_changes, plan_run, record_evaluations
 from segmento.adapters.shopdb.copy import ShopDbSource, import_shopdb
 from segmento.adapters.sql_store import SqlProfileStore
+from segmento.adapters.sqlite_interrupts import keep_connection_on_interrupt
 from segmento.adapters.urls import create_store_engine, mask_url, redact
 from segmento.adapters.workspace import Workspace
 from segmento.engine.ast import Segment, referenced_segments
@@ -176,6 +177,10 @@ def run_workspace(
     if store is None:
         store = steps.step(f"open the store {steps.store}", partial(open_store, workspace))
     steps.secrets.append(store.engine.url)
+    # Ctrl-C during a statement must roll the step's transaction back, or on SQLite it
+    # keeps the write lock, and the failure cannot be recorded nor the store lock freed.
+    # create_store_engine does this already; a store opened on another engine gets it here.
+    keep_connection_on_interrupt(store.engine)
     lock = RunLock(store.engine, workspace.lock)
     stale = steps.step("take the store lock", lock.acquire)
     try:

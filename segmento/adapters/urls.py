@@ -34,6 +34,7 @@ from urllib.parse import quote, quote_plus
 import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from segmento.adapters.sqlite_interrupts import keep_connection_on_interrupt
 from segmento.engine.errors import UNKNOWN_LOCATION, DataError, Location
 
 MASK: Final = "***"
@@ -384,7 +385,8 @@ def _password(url: str | sa.URL | None) -> str | None:
 def create_store_engine(url: str | sa.URL) -> sa.Engine:
     """Return an engine for the store at ``url``, with the options of ``connection_url``.
 
-    SQLite files get write-ahead logging; their directory is created when missing.
+    SQLite files get write-ahead logging, and their directory is created when missing.
+    On SQLite, Ctrl-C during a statement rolls its transaction back (``sqlite_interrupts``).
     Server databases check a pooled connection before handing it out, so a connection
     the server closed while it was idle is replaced instead of failing the next step.
     """
@@ -394,6 +396,7 @@ def create_store_engine(url: str | sa.URL) -> sa.Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(parsed)
         sa.event.listen(engine, "connect", _tune_sqlite)
+        keep_connection_on_interrupt(engine)
         return engine
     return sa.create_engine(parsed, pool_pre_ping=True, pool_recycle=3600)
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection, Engine, select, update
 
+from segmento.adapters.checkpoints import pause_after_statements
 from segmento.adapters.ingest import jsonl, online_retail, rees46
 from segmento.adapters.ingest.batches import BackgroundBatches
 from segmento.adapters.ingest.items import Item
@@ -159,6 +160,7 @@ def import_source(engine: Engine, spec: SourceSpec, progress: Progress | None = 
 def _run_import(
     connection: Connection, spec: SourceSpec, source: SourceFile, result: ImportResult, progress: Progress | None
 ) -> None:
+    pause_after_statements("import_statement", connection)
     now = naive_utc(datetime.now(UTC))
     import_id = connection.execute(
         imports.insert().values(
