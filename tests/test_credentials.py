@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+import click
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -25,8 +26,16 @@ from sqlalchemy.pool import NullPool
 from segmento.adapters.ingest.model import segment_runs
 from segmento.adapters.retry import ConnectionLostError
 from segmento.adapters.runs import RunError, open_store, run_workspace
-from segmento.adapters.urls import SECRET_QUERY_KEYS, mask_url, redact, resolve_store_url
+from segmento.adapters.urls import (
+    SECRET_QUERY_KEYS,
+    UNENCODED_AT_CODE,
+    create_store_engine,
+    mask_url,
+    redact,
+    resolve_store_url,
+)
 from segmento.cli import main
+from segmento.cli.match_backends import url_from_argument
 from segmento.engine.errors import DataError, SegmentoError
 from tests.conftest import MARIADB_URL
 from tests.store_helpers import ROOT, mariadb_database, segmento, shop_workspace, write_shop
@@ -153,6 +162,29 @@ def test_unencoded_at_in_whole_url_is_rejected() -> None:
     assert "percent-encoded as %40" in text
     assert "cret" not in text
     assert "se@" not in text
+
+
+@pytest.mark.parametrize("password", ["Mat#kh@u:1/%", "ab@cd/ef", "a@b@c"])
+def test_unencoded_at_rejected_where_url_parses(password: str) -> None:
+    environ = {"STORE_URL": f"mysql+pymysql://shop:{password}@127.0.0.1:3306/shop"}
+    with pytest.raises(DataError) as caught:
+        resolve_store_url("${STORE_URL}", environ)
+
+    text = str(caught.value)
+    assert caught.value.code == UNENCODED_AT_CODE
+    assert "store URL mysql+pymysql://shop:***@127.0.0.1:3306/shop (from environment variable STORE_URL)" in text
+    assert password.partition("@")[2] not in text
+
+
+def test_unencoded_at_in_url_argument(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_DB_URL", "mysql+pymysql://reader:Matkh@u1@127.0.0.1:3306/shop")
+    with pytest.raises(click.BadParameter) as caught:
+        url_from_argument("env:SHOP_DB_URL")
+
+    text = caught.value.message
+    assert "(from environment variable SHOP_DB_URL) has more than one @" in text
+    assert "percent-encoded as %40" in text
+    assert "u1" not in text
 
 
 def test_unencoded_password_that_breaks_parsing_is_masked() -> None:
@@ -358,3 +390,27 @@ def test_query_password_never_shown(tmp_path: Path, secret_store: SecretStore) -
     assert "Access denied" in wrong.output
     secret_store.assert_absent(status.stdout, status.stderr, wrong.stdout, wrong.stderr)
     secret_store.assert_absent(status.output.replace(secret_store.password, ""), wrong.output.replace(secret_store.password, ""))
+
+
+@pytest.mark.mariadb
+@pytest.mark.parametrize("password", ["Mật#kh@u:1/%", "Mät#1"])
+def test_non_ascii_password_connects(password: str) -> None:
+    user = f"segmento_{uuid.uuid4().hex[:8]}"
+    server = sa.create_engine(MARIADB_URL, poolclass=NullPool)
+    with server.begin() as connection:
+        connection.execute(sa.text(f"CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY :password"), {"password": password})
+    port = sa.make_url(MARIADB_URL).port or 3306
+    url = resolve_store_url(
+        f"mysql+pymysql://{user}:${{{VARIABLE}}}@127.0.0.1:{port}/", {VARIABLE: password}
+    )
+    engine = create_store_engine(url)
+    try:
+        with engine.connect() as connection:
+            current = connection.scalar(sa.text("SELECT CURRENT_USER()"))
+    finally:
+        engine.dispose()
+        with server.begin() as connection:
+            connection.exec_driver_sql(f"DROP USER '{user}'@'127.0.0.1'")
+        server.dispose()
+
+    assert current == f"{user}@127.0.0.1"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from segmento.adapters.ingest.bulk import insert_rows
-from segmento.adapters.urls import mask_url
+from segmento.adapters.urls import create_engine, mask_url
 from segmento.engine.ast import Condition, Segment
 from segmento.engine.profiles import coerce_profile
 from segmento.engine.registry import Registry, get_registry
@@ -58,7 +58,7 @@ class SqlProfileStore:
         if isinstance(url_or_engine, sa.Engine):
             self.engine = url_or_engine
         else:
-            self.engine = sa.create_engine(url_or_engine)
+            self.engine = create_engine(url_or_engine)
         self.registry = registry or get_registry()
         self.model = ProfileModel(self.registry)
         self.dialect: DialectName = dialect_name(self.engine.dialect.name)

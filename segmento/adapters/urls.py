@@ -43,12 +43,12 @@ MASK: Final = "***"
 VARIABLE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _REFERENCE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _WHOLE_REFERENCE: Final = re.compile(r"\s*\$\{([A-Za-z_][A-Za-z0-9_]*)\}\s*")
-# Query keys whose values are secrets, compared in lower case: the password in a query
-# (PyMySQL, mysqlclient, MySQL Connector, psycopg and pg8000 accept ``password``; the
-# MySQL drivers also ``passwd``), MySQL Connector's multi-factor ``password1`` to
-# ``password3``, the passphrase of a client key (PyMySQL's ``ssl_key_password``, libpq's
-# ``sslpassword``), ODBC's ``pwd``, and pyodbc's ``odbc_connect``, a whole connection
-# string that may hold ``PWD=``.
+# Query keys whose values are secrets, compared in lower case. PyMySQL, mysqlclient,
+# MySQL Connector, psycopg and pg8000 accept a password as ``password``, and the MySQL
+# drivers also as ``passwd``. MySQL Connector takes multi-factor passwords as
+# ``password1`` to ``password3``. PyMySQL's ``ssl_key_password`` and libpq's
+# ``sslpassword`` hold the passphrase of a client key, ODBC's ``pwd`` a password, and
+# pyodbc's ``odbc_connect`` a whole connection string that may hold ``PWD=``.
 SECRET_QUERY_KEYS: Final = frozenset(
     {"password", "passwd", "pwd", "password1", "password2", "password3", "ssl_key_password", "sslpassword", "odbc_connect"}
 )
@@ -63,6 +63,11 @@ _SECRET_QUERY_IN_TEXT: Final = re.compile(
 # Secrets shorter than this are masked only where they stand alone, not inside a word; see ``redact``.
 _SHORT_SECRET: Final = 4
 _MYSQL_FAMILY: Final = frozenset({"mysql", "mariadb"})
+UNENCODED_AT_CODE: Final = "url_unencoded_at"
+UNENCODED_AT_HINT: Final = (
+    "A password or user name that contains @ must have it percent-encoded as %40 "
+    "(and : / ? # % as %3A %2F %3F %23 %25), for example in Python urllib.parse.quote(password, safe='')"
+)
 # Seconds a new connection keeps retrying the switch to write-ahead logging while another
 # connection holds the write lock. The switch itself takes milliseconds.
 _WAL_SWITCH_WAIT: Final = 10.0
@@ -312,15 +317,14 @@ def _parse(text: str, location: Location, origin: str | None = None) -> sa.URL:
     except (ArgumentError, ValueError):
         url = None
     # SQLAlchemy ends the password at the first "@", so with an unencoded "@" in the
-    # password the rest of it becomes part of the host name.
-    if (url is None or (url.host is not None and "@" in url.host)) and _unencoded_at(text):
+    # password the rest of it becomes the host, port or database, and the URL may still parse.
+    if _unencoded_at(text):
         raise DataError(
-            f"store URL {mask_url(text)}{where} has more than one @ before its host name",
+            f"store URL {_mask_credentials(text)}{where} has more than one @ before its host name",
             location=location,
             value=origin,
-            hint="A password or user name that contains @ must have it percent-encoded as %40 "
-            "(and : / ? # % as %3A %2F %3F %23 %25), for example in Python urllib.parse.quote(password, safe='')",
-            code="config_url",
+            hint=UNENCODED_AT_HINT,
+            code=UNENCODED_AT_CODE,
         )
     if url is None:
         raise DataError(
@@ -364,9 +368,24 @@ def _secrets(url: str | sa.URL | None) -> list[str]:
 
 
 def _unencoded_at(text: str) -> bool:
-    """Return whether the part of URL ``text`` before its last ``@`` contains another ``@``."""
+    """Return whether URL ``text`` has more than one ``@`` before its query string.
+
+    Only the ``@`` that ends the user and password may stand there unencoded.
+    NOTE: a password holding an unencoded ``?`` before its ``@`` escapes this check.
+    """
     _, separator, rest = text.partition("://")
-    return bool(separator) and "@" in rest.rpartition("@")[0]
+    return bool(separator) and rest.partition("?")[0].count("@") > 1
+
+
+def _mask_credentials(text: str) -> str:
+    """Return URL ``text`` with everything between ``://`` and its last ``@`` before the query replaced, but the user."""
+    scheme, separator, rest = text.partition("://")
+    authority, question, query = rest.partition("?")
+    credentials, at, tail = authority.rpartition("@")
+    if not separator or not at:
+        return mask_url(text)
+    user = credentials.partition(":")[0].partition("@")[0]
+    return f"{scheme}://{user}:{MASK}@{tail}{question}{query}"
 
 
 def _password(url: str | sa.URL | None) -> str | None:
@@ -382,6 +401,26 @@ def _password(url: str | sa.URL | None) -> str | None:
     return password if isinstance(password, str) else None
 
 
+def create_engine(url: str | sa.URL, **options: Any) -> sa.Engine:
+    """Return ``sqlalchemy.create_engine(url, **options)``, sending a MySQL password as UTF-8.
+
+    PyMySQL 1.2 encodes a ``str`` password as Latin-1, so a password with a Vietnamese
+    letter fails to encode, and one with a Latin-1 letter such as "ä" reaches the server
+    as other bytes than the ``mysql`` client sends. Every engine segmento opens on a
+    shop or store database comes from here.
+    """
+    engine = sa.create_engine(url, **options)
+    if engine.dialect.name in _MYSQL_FAMILY and engine.dialect.driver == "pymysql":
+        sa.event.listen(engine, "do_connect", _password_as_utf8)
+    return engine
+
+
+def _password_as_utf8(dialect: Any, record: Any, arguments: Any, parameters: dict[str, Any]) -> None:
+    password = parameters.get("password")
+    if isinstance(password, str):
+        parameters["password"] = password.encode("utf-8")
+
+
 def create_store_engine(url: str | sa.URL) -> sa.Engine:
     """Return an engine for the store at ``url``, with the options of ``connection_url``.
 
@@ -394,11 +433,11 @@ def create_store_engine(url: str | sa.URL) -> sa.Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(parsed)
+        engine = create_engine(parsed)
         sa.event.listen(engine, "connect", _tune_sqlite)
         keep_connection_on_interrupt(engine)
         return engine
-    return sa.create_engine(parsed, pool_pre_ping=True, pool_recycle=3600)
+    return create_engine(parsed, pool_pre_ping=True, pool_recycle=3600)
 
 
 def _tune_sqlite(connection: Any, record: Any) -> None:

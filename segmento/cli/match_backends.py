@@ -96,14 +96,20 @@ def url_from_argument(text: str) -> str:
     as ``?password=``, because shells keep it in their history and other users can read
     it from the process list.
     """
-    from segmento.adapters.urls import has_written_password, missing_variable
+    from segmento.adapters.urls import check_url, has_written_password, missing_variable
 
     if text.startswith("env:"):
         name = text[len("env:") :]
         state = missing_variable(name, os.environ) if name else "is not named"
         if state is not None:
             raise click.BadParameter(f"environment variable {name!r} {state}; export it with the database URL")
-        return os.environ[name].strip()
+        value = os.environ[name].strip()
+        if "://" in value:
+            try:
+                check_url(value, origin=name)
+            except SegmentoError as error:
+                raise click.BadParameter(f"{error.message.replace('store URL', 'database URL')}. {error.hint}") from None
+        return value
     if "://" in text and has_written_password(text):
         raise click.BadParameter(
             "a database URL with a password must not be written on the command line, "
@@ -193,11 +199,12 @@ def match_in_database(
     import sqlalchemy as sa
 
     from segmento.adapters.sql_store import SqlProfileStore
+    from segmento.adapters.urls import create_engine
 
     mask = secret_masker(url)
     display_url = mask(sa.engine.make_url(url).render_as_string(hide_password=True))
     try:
-        engine = sa.create_engine(url)
+        engine = create_engine(url)
     except ImportError as error:
         raise DataError(
             f"the database driver for {display_url} is not installed: {error}",

@@ -214,7 +214,7 @@ def draft_command(database: str, output_path: Path | None, force: bool, timezone
     from segmento.adapters.shopdb.draft import draft_mapping
     from segmento.adapters.shopdb.draft_yaml import render
     from segmento.adapters.shopdb.schema_info import read_schema
-    from segmento.adapters.urls import mask_url, redact
+    from segmento.adapters.urls import create_engine, mask_url, redact
     from segmento.cli.match_backends import url_from_argument
     from segmento.engine.temporal import load_timezone
 
@@ -231,7 +231,7 @@ def draft_command(database: str, output_path: Path | None, force: bool, timezone
         fail(f"{output_path} exists; pass --force to overwrite it", status=EXIT_USAGE)
     try:
         url = sa.make_url(url_text)
-        engine = sa.create_engine(url, poolclass=NullPool)
+        engine = create_engine(url, poolclass=NullPool)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError, ImportError) as error:
         fail(f"DATABASE is not a usable database URL ({type(error).__name__}): {redact(str(error), [url_text])}", status=EXIT_USAGE)
     display = mask_url(url)

@@ -39,7 +39,7 @@ from sqlalchemy.pool import NullPool
 from segmento.adapters.ingest.items import Parsed
 from segmento.adapters.ingest.online_retail import parse
 from segmento.adapters.ingest.readers import TextSource, inspect_file
-from segmento.adapters.urls import mask_url, redact
+from segmento.adapters.urls import create_engine, mask_url, redact
 from segmento.cli.match_backends import url_from_argument
 
 SCHEMA_FILE: Final = Path(__file__).with_name("schema.sql")
@@ -259,7 +259,7 @@ def main(url_text: str, lines: int | None, replace: bool) -> None:
     if not url.database:
         raise click.BadParameter("the URL names no database; add one, e.g. .../segmento_test_shop", param_hint="--url")
     display = mask_url(url)
-    engine = sa.create_engine(url, poolclass=NullPool)
+    engine = create_engine(url, poolclass=NullPool)
     try:
         _prepare_database(engine, replace, display)
         started = time.perf_counter()

@@ -16,6 +16,7 @@ from alembic import context
 from segmento.adapters.migrations import VERSION_TABLE, head_revision
 from segmento.adapters.migrations.catalog import sync_catalog
 from segmento.adapters.migrations.schema import fixed_metadata
+from segmento.adapters.urls import create_engine
 
 config = context.config
 
@@ -48,6 +49,6 @@ given = config.attributes.get("connection")
 if given is not None:
     run_migrations(given)
 else:
-    engine = sa.create_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=sa.pool.NullPool)
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=sa.pool.NullPool)
     with engine.begin() as connection:
         run_migrations(connection)

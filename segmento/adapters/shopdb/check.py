@@ -31,7 +31,7 @@ from segmento.adapters.shopdb.mapping_file import read_mapping
 from segmento.adapters.shopdb.preview import TablePreview, preview_tables
 from segmento.adapters.shopdb.schema_info import TableInfo, read_schema
 from segmento.adapters.shopdb.table_stats import ColumnValues, column_values, repeated_values, sample_column, scans_tables
-from segmento.adapters.urls import mask_url, missing_variable, redact
+from segmento.adapters.urls import create_engine, mask_url, missing_variable, redact
 from segmento.engine.catalog import closest
 from segmento.engine.errors import DataError
 
@@ -82,7 +82,7 @@ def check_shopdb(
         # The check connects about eight times, one after another, so one pooled connection serves
         # them all. Each new PyMySQL connection took about 55 ms to build a TLS context on the
         # 2-core development machine.
-        shop = sa.create_engine(url, pool_size=1)
+        shop = create_engine(url, pool_size=1)
     except ImportError as error:
         report.errors.append(
             DataError(

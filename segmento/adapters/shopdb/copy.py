@@ -54,7 +54,7 @@ from segmento.adapters.shopdb.state import (
     write_watermark,
 )
 from segmento.adapters.shopdb.writer import StoreWriter, start_import
-from segmento.adapters.urls import mask_url, redact
+from segmento.adapters.urls import create_engine, mask_url, redact
 from segmento.engine.errors import DataError, Location
 
 logger = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def import_shopdb(
     url = mapping.resolve_url(environ)
     display_url = mask_url(url)
     result = ImportResult(source.name, display_url, "")
-    shop = sa.create_engine(url, poolclass=NullPool)
+    shop = create_engine(url, poolclass=NullPool)
     try:
         try:
             with shop.connect() as connection:

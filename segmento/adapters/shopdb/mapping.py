@@ -18,7 +18,7 @@ from typing import Final, Literal
 import sqlalchemy as sa
 
 from segmento.adapters.ingest.model import LINE_KINDS
-from segmento.adapters.urls import missing_variable, resolve_store_url
+from segmento.adapters.urls import UNENCODED_AT_CODE, missing_variable, resolve_store_url
 from segmento.engine.errors import DataError, Location
 
 Role = Literal["customers", "categories", "products", "orders", "order_lines"]
@@ -221,10 +221,14 @@ class ShopMapping:
         try:
             return sa.make_url(resolve_store_url(self.url, values, location=self.url_location))
         except DataError as error:
+            if error.code == UNENCODED_AT_CODE:
+                hint = error.hint
+            else:
+                hint = "Write it as mysql+pymysql://USER:${PASSWORD_VARIABLE}@HOST:3306/DATABASE?charset=utf8mb4"
             raise DataError(
                 error.message.replace("store URL", "shop database URL"),
                 location=self.url_location,
-                hint="Write it as mysql+pymysql://USER:${PASSWORD_VARIABLE}@HOST:3306/DATABASE?charset=utf8mb4",
+                hint=hint,
                 code="shopdb_url",
             ) from None
 
