@@ -249,3 +249,47 @@ def test_segment_show_history_in_local_time(saigon_project: Path) -> None:
     assert status == 0, errors
     assert "as of (UTC)" in output
     assert "2011-11-09 17:00:00 +00:00" in output
+
+
+# --- evaluate: changed: segments whose rule and inputs did not change are skipped -------------
+
+
+@pytest.fixture
+def changed_project(project: Path) -> Path:
+    """The project with ``evaluate: changed`` in Asia/Ho_Chi_Minh (UTC+7)."""
+    config = CONFIG.replace("timezone: Europe/London", "timezone: Asia/Ho_Chi_Minh").replace(
+        "    rules: rules\n", "    rules: rules\n    evaluate: changed\n"
+    )
+    (project / "segmento.yaml").write_text(config, encoding="utf-8")
+    return project
+
+
+def test_run_all_skipped_says_since_when(changed_project: Path) -> None:
+    invoke(changed_project, "run")
+    status, output, errors = invoke(changed_project, "run", "--report", str(changed_project / "again.json"))
+    assert status == 0, errors
+    assert "segments: all 2 skipped: no rule or input changed since run 1, so they keep their members" in output
+    # No empty segments table.
+    assert "┃ segment" not in output
+    report = json.loads((changed_project / "again.json").read_text(encoding="utf-8"))
+    assert report["segments"] == []
+    skipped = sorted((item["segment"], item["last_run"]) for item in report["skipped_segments"])
+    assert skipped == [("big_spenders", 1), ("carted", 1)]
+
+
+def test_run_some_skipped_names_them(changed_project: Path) -> None:
+    invoke(changed_project, "run")
+    rule = changed_project / "rules" / "spenders.seg"
+    rule.write_text(rule.read_text(encoding="utf-8").replace(">= 40", ">= 50"), encoding="utf-8")
+    status, output, errors = invoke(changed_project, "run")
+    assert status == 0, errors
+    assert "big_spenders" in output
+    assert "1 segment skipped (carted): no rule or input changed since run 1, so it keeps its members" in output
+
+
+def test_run_log_shows_as_of_in_workspace_zone(changed_project: Path) -> None:
+    status, _, errors = run_process(changed_project, terminal=False)
+    assert status == 0, errors
+    # as_of 2011-11-10T00:00:00 is shop time, 2011-11-09 17:00 UTC.
+    assert "run 1 of workspace shop started as of 2011-11-10 00:00:00+07:00 (Asia/Ho_Chi_Minh)" in errors
+    assert "run 1 of workspace shop succeeded: 2 segments evaluated, 0 skipped" in errors

@@ -32,6 +32,12 @@ MYSQL_CONNECTION_CODES: Final = frozenset({1053, 2002, 2003})
 MYSQL_LOCK_WAIT_TIMEOUT: Final = 1205
 MYSQL_DEADLOCK: Final = 1213
 MYSQL_TRANSIENT_CODES: Final = MYSQL_CONNECTION_CODES | {MYSQL_LOCK_WAIT_TIMEOUT, MYSQL_DEADLOCK}
+# MySQL and MariaDB error codes of a user that lacks a privilege on a database (1044), a
+# table (1142) or a column (1143), and of a login the server rejected (1045).
+MYSQL_PRIVILEGE_CODES: Final = frozenset({1044, 1142, 1143})
+MYSQL_ACCESS_DENIED: Final = 1045
+STORE_PRIVILEGES: Final = "SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER and INDEX"
+"""The privileges a MySQL or MariaDB store's user needs on the store's database, as docs/storage.md grants them."""
 
 _RETRY_HINT_TAIL: Final = "then run again; the previous segment membership is still in place"
 
@@ -219,9 +225,40 @@ def _dbapi_failure_kind(error: DBAPIError) -> Failure | None:
 
 
 def error_summary(error: BaseException) -> str:
-    """Return the first line of the database error behind ``error``, without the SQL and its parameters."""
+    """Return the first line of the database error behind ``error``, without the SQL and its parameters.
+
+    A MySQL or MariaDB error of a missing privilege or a rejected login gets a sentence
+    on what the store's user needs. The store errors of ``segmento db``, ``profile`` and
+    ``segment show`` (through ``cli.common.store_error_text``) and of ``segmento run``'s
+    steps reach the user through here.
+    """
     current: BaseException | None = error
     while current is not None and not isinstance(current, DBAPIError):
         current = current.__cause__
     text = str(current.orig if current is not None else error)
-    return text.splitlines()[0] if text else type(error).__name__
+    summary = text.splitlines()[0] if text else type(error).__name__
+    hint = _access_hint(current.orig if current is not None else None)
+    return f"{summary}. {hint}" if hint else summary
+
+
+def _access_hint(driver_error: BaseException | None) -> str | None:
+    """Return what to do about a MySQL or MariaDB privilege error or rejected login, else ``None``.
+
+    NOTE: the code does not say which database failed. The shop database is read
+    through here too, during an import, but its connection errors become ``DataError``
+    first, and a shop table its user may not read is reported as not found, because
+    MySQL and MariaDB hide it from that user.
+    """
+    arguments = getattr(driver_error, "args", ())
+    code = arguments[0] if arguments and isinstance(arguments[0], int) else None
+    if code in MYSQL_PRIVILEGE_CODES:
+        return (
+            f"The database user lacks a privilege: a store's user needs {STORE_PRIVILEGES} on the store's database "
+            "(docs/storage.md has the GRANT statement)"
+        )
+    if code == MYSQL_ACCESS_DENIED:
+        return (
+            "The server rejected the login: check the user name, the password, and that the user may connect "
+            f"from this host; a store's user also needs {STORE_PRIVILEGES} on the store's database (docs/storage.md)"
+        )
+    return None

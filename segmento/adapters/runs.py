@@ -44,6 +44,7 @@ from segmento.adapters.profile_builder import BuildResult
 from segmento.adapters.retry import error_summary, is_transient, run_with_retry
 from segmento.adapters.shopdb.changes import build_tracking_changes, plan_run, record_evaluations
 from segmento.adapters.shopdb.copy import ShopDbSource, import_shopdb
+from segmento.adapters.shopdb.state import segment_evaluations
 from segmento.adapters.sql_store import SqlProfileStore
 from segmento.adapters.sqlite_interrupts import keep_connection_on_interrupt
 from segmento.adapters.urls import create_store_engine, mask_url, redact
@@ -106,6 +107,8 @@ class RunReport:
     segments: list[SegmentOutcome] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
     evaluation: EvaluationPlan | None = None
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Segments skipped because their rule and inputs did not change, each with the run that last evaluated it."""
     error: str | None = None
     report_path: Path | None = None
     store: str | None = None
@@ -131,6 +134,7 @@ class RunReport:
             "profiles": self.build.to_dict() if self.build else None,
             "segments": [outcome.to_dict() for outcome in self.segments],
             "retired_segments": self.retired,
+            "skipped_segments": [{"segment": segment_id, "last_run": run} for segment_id, run in self.skipped.items()],
             "evaluation": self.evaluation.to_dict() if self.evaluation else None,
         }
 
@@ -208,7 +212,9 @@ def _run(
     steps.run_id = run_id
     steps.step("record the run in the store lock", lambda: lock.attach_run(run_id))
     report = RunReport(workspace.name, run_id, clock.as_of, zone, now, store=steps.store)
-    logger.info("run %d of workspace %s started as of %s (%s)", run_id, workspace.name, clock.as_of.isoformat(), zone)
+    # The instant in the shop's zone with its offset, so "07:00:00+07:00" does not read as UTC midnight.
+    local_as_of = clock.as_of.astimezone(clock.zone).isoformat(sep=" ", timespec="seconds")
+    logger.info("run %d of workspace %s started as of %s (%s)", run_id, workspace.name, local_as_of, zone)
     try:
         for source in workspace.sources:
             report.imports.append(steps.step(f"import {source.name}", partial(_import, engine, source, progress)))
@@ -230,7 +236,13 @@ def _run(
         _write_report(report, workspace, report_path)
         raise
     _write_report(report, workspace, report_path)
-    logger.info("run %d of workspace %s succeeded: %d segments", run_id, workspace.name, len(report.segments))
+    logger.info(
+        "run %d of workspace %s succeeded: %d segments evaluated, %d skipped",
+        run_id,
+        workspace.name,
+        len(report.segments),
+        len(report.skipped),
+    )
     return report
 
 
@@ -299,6 +311,7 @@ class _Evaluation:
             zone = self.report.timezone
             plan = plan_run(connection, self.store, self.segments, self.clock, zone, evaluate_all=self.evaluate_all)
             self.report.evaluation = plan
+            self.report.skipped = _last_runs(connection, plan.skip)
             outcome = evaluate_segments(connection, self.store, self.segments, self.clock, run_id, skip=plan.skip)
             record_evaluations(connection, plan, self.segments, self.clock, zone, run_id)
             self.report.segments, self.report.retired = outcome
@@ -467,6 +480,19 @@ def _abandon(engine: sa.Engine, holder: LockHolder) -> None:
             .values(status="failed", error=message, finished_at=naive_utc(datetime.now(UTC)))
         )
     logger.warning("run %d was recorded as failed: %s", holder.run_id, message)
+
+
+def _last_runs(connection: sa.Connection, segment_ids: Sequence[str]) -> dict[str, int]:
+    """Return the run that last evaluated each of ``segment_ids``, in their order."""
+    if not segment_ids:
+        return {}
+    rows = connection.execute(
+        sa.select(segment_evaluations.c.segment_id, segment_evaluations.c.run_id).where(
+            segment_evaluations.c.segment_id.in_(list(segment_ids))
+        )
+    )
+    runs = {row.segment_id: int(row.run_id) for row in rows}
+    return {segment_id: runs[segment_id] for segment_id in segment_ids if segment_id in runs}
 
 
 def _run_status(connection: sa.Connection, run_id: int) -> str | None:

@@ -17,6 +17,9 @@ from segmento.engine.errors import SegmentoError
 
 logger = logging.getLogger(__name__)
 
+SKIPPED_LISTED = 10
+"""The number of skipped segments the run summary names; the JSON report lists them all."""
+
 UTC_OPTION = click.option(
     "--utc", "in_utc", is_flag=True, help="Show times in UTC instead of the workspace's time zone."
 )
@@ -287,15 +290,37 @@ def _print_report(console: Console, report: Any) -> None:
         build = report.build
         kind = "all" if build.full else "changed"
         console.print(f"profiles: {build.built:,} built ({kind}), {build.removed:,} removed, {build.seconds:.1f} s")
-    segments = Table("segment", "members", "joined", "left", "seconds", title="segments")
-    for outcome in report.segments:
-        segments.add_row(outcome.id, f"{outcome.members:,}", f"{outcome.joined:,}", f"{outcome.left:,}", f"{outcome.seconds:.2f}")
-    console.print(segments)
+    if report.segments or not report.skipped:
+        segments = Table("segment", "members", "joined", "left", "seconds", title="segments")
+        for outcome in report.segments:
+            segments.add_row(outcome.id, f"{outcome.members:,}", f"{outcome.joined:,}", f"{outcome.left:,}", f"{outcome.seconds:.2f}")
+        console.print(segments)
+    if report.skipped:
+        console.print(_skipped_text(report.skipped, every=not report.segments))
     if report.retired:
         console.print("segments without a rule, emptied: " + ", ".join(report.retired))
     console.print(f"rejected rows: {report.rejected_rows:,} (listed in the rejects table with file, line and reason)")
     if report.report_path is not None:
         console.print(f"report: {report.report_path}")
+
+
+def _skipped_text(skipped: dict[str, int], *, every: bool) -> str:
+    """Return the summary line of the segments a run skipped (``evaluate: changed``), which keep their members.
+
+    ``skipped`` maps each segment to the run that last evaluated it; ``every`` is true
+    when the run evaluated no segment at all.
+    """
+    runs = sorted(set(skipped.values()))
+    since = f"run {runs[0]}" if len(runs) == 1 else "their last evaluation (runs " + ", ".join(map(str, runs)) + ")"
+    count = len(skipped)
+    kept = "it keeps its members" if count == 1 else "they keep their members"
+    reason = f"no rule or input changed since {since}, so {kept}"
+    if every:
+        return f"segments: all {count} skipped: {reason}"
+    noun = "segment" if count == 1 else "segments"
+    names = list(skipped)
+    listed = ", ".join(names[:SKIPPED_LISTED]) + (f" and {count - SKIPPED_LISTED} more" if count > SKIPPED_LISTED else "")
+    return f"{count} {noun} skipped ({listed}): {reason}"
 
 
 def _console() -> Console:

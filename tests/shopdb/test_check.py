@@ -109,6 +109,31 @@ def test_load_mapping_still_raises_first_problem(tmp_path: Path) -> None:
     assert caught.value.message == read_mapping(path).problems[0].message
 
 
+def test_load_mapping_hint_counts_file_problems_only(tmp_path: Path) -> None:
+    path = edited(tmp_path, *BROKEN_FILE)
+    with pytest.raises(DataError) as caught:
+        load_mapping(path)
+    hint = caught.value.hint or ""
+    # The check may find more problems against the live database, so the hint gives no total.
+    assert "The file has 5 more problems" in hint
+    assert f"`segmento shopdb check {path}` lists every problem, including those the live database shows" in hint
+    assert "all 6" not in hint
+
+
+def test_misspelled_watermark_is_one_problem(tmp_path: Path) -> None:
+    path = edited(tmp_path, ("  watermark: ngay_cap_nhat     # update time; the key breaks ties", "  watermak: ngay_cap_nhat"))
+    problems = read_mapping(path).problems
+    assert [problem.message for problem in problems] == ["unknown key 'watermak'"]
+    assert problems[0].hint is not None
+    assert problems[0].hint.startswith("Did you mean 'watermark'?")
+
+
+def test_misspelled_required_column_is_one_problem(tmp_path: Path) -> None:
+    path = edited(tmp_path, ("    quantity: so_luong", "    quantiy: so_luong"))
+    problems = read_mapping(path).problems
+    assert [problem.message for problem in problems] == ["unknown key 'quantiy'"]
+
+
 def test_missing_variables_are_all_named(tmp_path: Path) -> None:
     path = edited(tmp_path, ("url: ${SHOP_DB_URL}", "url: mysql+pymysql://${SHOP_DB_USER}:${SHOP_DB_PASSWORD}@db/shop"))
     report = check_shopdb(path, environ={})
@@ -302,6 +327,23 @@ def test_broken_mapping_lists_every_problem(shop_url: str, tmp_path: Path) -> No
     assert f"5 problems, 0 warnings in {path}" in result.output
     # No preview while the mapping has errors.
     assert "sample lines are shown" not in result.output
+
+
+@pytest.mark.mariadb
+def test_missing_table_is_one_problem(shop_url: str, tmp_path: Path) -> None:
+    # The customers section also lacks its watermark: that is checked once the table exists.
+    path = edited(
+        tmp_path,
+        ("table: khach_hang", "table: khach_hangg"),
+        ("  watermark: ngay_cap_nhat     # update time; the key breaks ties\n", ""),
+    )
+    report = check_shopdb(path, environ={"SHOP_DB_URL": shop_url})
+    assert [problem.message for problem in report.errors] == ["table 'khach_hangg' not found in the shop database"]
+    assert report.errors[0].hint == "Did you mean 'khach_hang'?"
+    result = check(path, shop_url)
+    assert result.exit_code == 1
+    assert "ALTER TABLE" not in result.output
+    assert f"1 problem, 0 warnings in {path}" in result.output
 
 
 @pytest.mark.mariadb

@@ -177,7 +177,9 @@ def _check_schema(
         inspector = sa.inspect(connection)
         existing = {*inspector.get_table_names(), *inspector.get_view_names()}
         schema = read_schema(connection, sorted({item.table for item in mapping.tables.values() if item.table in existing}))
-        report.errors[:] = [_with_watermark_hint(problem, mapping, schema) for problem in report.errors]
+        report.errors[:] = [
+            _with_watermark_hint(problem, mapping, schema) for problem in report.errors if not _watermark_of_missing_table(problem, existing)
+        ]
         for table_map in mapping.tables.values():
             info = schema.get(table_map.table)
             if info is None:
@@ -277,6 +279,18 @@ def _check_watermark(table_map: TableMap, info: TableInfo, mapping: ShopMapping,
             code="shopdb_null_watermark",
         )
     )
+
+
+def _watermark_of_missing_table(problem: DataError, existing: set[str]) -> bool:
+    """Return whether ``problem`` is a missing watermark of a table that the database does not have.
+
+    The table's "not found" error, with its did-you-mean, is the one to fix first, and a
+    watermark hint would suggest an ALTER TABLE on the misspelled name.
+    """
+    if problem.code != "shopdb_watermark" or not isinstance(problem.value, dict):
+        return False
+    table = problem.value.get("table")
+    return table is not None and table not in existing
 
 
 def _with_watermark_hint(problem: DataError, mapping: ShopMapping, schema: Mapping[str, TableInfo]) -> DataError:

@@ -114,6 +114,18 @@ class _Section:
                     )
                 )
 
+    def misspelling_of(self, key: str, allowed: Iterable[str]) -> str | None:
+        """Return the unknown key whose did-you-mean hint from ``check_keys`` names ``key``, else ``None``.
+
+        A missing ``key`` then needs no problem of its own, because the unknown key's hint
+        already names ``key``.
+        """
+        allowed = sorted(allowed)
+        for unknown in self.items:
+            if unknown not in allowed and closest(unknown, allowed) == key:
+                return unknown
+        return None
+
     def key_location(self, key: str) -> Location:
         node = self.items[key][0] if key in self.items else None
         return _location(node, self.path, f"{self.pointer}/{key}") if node is not None else self.location
@@ -156,7 +168,9 @@ def load_mapping(path: str | Path) -> ShopMapping:
         first = result.problems[0]
         others = len(result.problems) - 1
         if others:
-            listing = f"`segmento shopdb check {path}` lists all {others + 1} problems in the file"
+            # No total: the check also compares the mapping with the live database, which finds more.
+            more = "1 more problem" if others == 1 else f"{others} more problems"
+            listing = f"The file has {more}; `segmento shopdb check {path}` lists every problem, including those the live database shows"
             first.hint = f"{first.hint}. {listing}" if first.hint else listing
         raise first
     return result.mapping
@@ -284,11 +298,14 @@ def _url(source: _Section) -> str | None:
 def _table(role: Role, section: _Section) -> TableMap | None:
     """Return the table map of ``section``, or ``None`` when its table or key is missing; record every problem."""
     problems = section.problems
-    section.check_keys(TABLE_KEYS if role == "orders" else TABLE_KEYS - {"statuses"})
+    table_keys = TABLE_KEYS if role == "orders" else TABLE_KEYS - {"statuses"}
+    section.check_keys(table_keys)
     table = _collect(problems, lambda: section.name("table", required=True), None)
     key = _collect(problems, lambda: section.name("key", required=True), None)
     watermark = _collect(problems, lambda: section.name("watermark", required=False), None)
-    if watermark is None and "watermark" not in section.items and role in WATERMARKED - {"products"}:
+    # A misspelled key such as 'watermak' is already a problem whose hint names 'watermark'.
+    watermark_misspelled = section.misspelling_of("watermark", table_keys) is not None
+    if watermark is None and "watermark" not in section.items and role in WATERMARKED - {"products"} and not watermark_misspelled:
         problems.append(_missing_watermark(role, section, table, key))
     if watermark is not None and role not in WATERMARKED:
         problems.append(
@@ -312,7 +329,10 @@ def _table(role: Role, section: _Section) -> TableMap | None:
             except DataError as error:
                 problems.append(error)
     for spec in targets.values():
-        if spec.required and spec.name not in columns and (column_section is None or spec.name not in column_section.items):
+        written = column_section is not None and (
+            spec.name in column_section.items or column_section.misspelling_of(spec.name, targets) is not None
+        )
+        if spec.required and spec.name not in columns and not written:
             problems.append(
                 DataError(
                     f"the {role} mapping needs a column for {spec.name!r}",
