@@ -189,6 +189,28 @@ def test_upgrade_makes_mariadb_text_exact() -> None:
         engine.dispose()
 
 
+@pytest.mark.mariadb
+def test_half_finished_upgrade_resumes() -> None:
+    with mariadb_database("segmento_resume") as url:
+        engine = create_store_engine(url)
+        model = ProfileModel()
+        upgrade_store(engine, model, revision=PREVIOUS)
+        # MariaDB commits DDL at once: an upgrade that failed after its first CREATE TABLE
+        # leaves that table behind while the store stays at the previous revision.
+        with engine.begin() as connection:
+            fixed_metadata().tables["store_locks"].create(connection)
+
+        change = upgrade_store(engine, model)
+
+        assert change.before == PREVIOUS
+        assert change.after == head_revision()
+        with engine.connect() as connection:
+            names = connection.execute(sa.text("SELECT name FROM store_locks")).scalars().all()
+        assert names == ["segment_run"]
+        assert schema_drift(engine, ["store_locks", "profile_catalogs"]) == []
+        engine.dispose()
+
+
 def _count_checksum(engine: sa.Engine, value: str) -> int:
     with engine.connect() as connection:
         return connection.scalar(sa.select(sa.func.count()).select_from(imports).where(imports.c.checksum == value)) or 0

@@ -58,27 +58,34 @@ def upgrade() -> None:
             # Table names are the constants above, and the collation comes from a fixed table.
             op.execute(sa.text(f"ALTER TABLE {quote(name)} CONVERT TO CHARACTER SET utf8mb4 COLLATE {collation}"))
 
-    op.create_table(
-        "store_locks",
-        sa.Column("name", sa.String(64), primary_key=True),
-        sa.Column("token", sa.String(32)),
-        sa.Column("run_id", sa.Integer),
-        sa.Column("host", sa.String(255)),
-        sa.Column("pid", sa.Integer),
-        sa.Column("acquired_at", Timestamp),
-        sa.Column("heartbeat_at", Timestamp),
-        **options,
-    )
+    # MySQL and MariaDB commit each CREATE TABLE at once, so an upgrade that failed half
+    # way (a missing privilege, a lost connection) can have made some of these tables
+    # without recording the revision. The next upgrade creates only what is missing.
+    existing = set(sa.inspect(bind).get_table_names())
+    if "store_locks" not in existing:
+        op.create_table(
+            "store_locks",
+            sa.Column("name", sa.String(64), primary_key=True),
+            sa.Column("token", sa.String(32)),
+            sa.Column("run_id", sa.Integer),
+            sa.Column("host", sa.String(255)),
+            sa.Column("pid", sa.Integer),
+            sa.Column("acquired_at", Timestamp),
+            sa.Column("heartbeat_at", Timestamp),
+            **options,
+        )
     locks = sa.table("store_locks", sa.column("name", sa.String))
-    op.bulk_insert(locks, [{"name": "segment_run"}])
+    if bind.execute(sa.select(sa.func.count()).select_from(locks).where(locks.c.name == "segment_run")).scalar() == 0:
+        op.bulk_insert(locks, [{"name": "segment_run"}])
 
-    op.create_table(
-        "profile_catalogs",
-        sa.Column("fingerprint", sa.String(64), primary_key=True),
-        sa.Column("definition", sa.Text, nullable=False),
-        sa.Column("applied_at", Timestamp, nullable=False),
-        **options,
-    )
+    if "profile_catalogs" not in existing:
+        op.create_table(
+            "profile_catalogs",
+            sa.Column("fingerprint", sa.String(64), primary_key=True),
+            sa.Column("definition", sa.Text, nullable=False),
+            sa.Column("applied_at", Timestamp, nullable=False),
+            **options,
+        )
 
 
 def downgrade() -> None:
