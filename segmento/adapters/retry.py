@@ -167,7 +167,7 @@ def run_with_retry(
             attempt += 1
 
 
-# Why a step is retried, completing "could not <step>, because ...".
+# The reason for each retry, completing "could not <step>, because ...".
 _REASONS: Final = {
     Failure.CONNECTION: "the database connection was lost or refused",
     Failure.LOCK_WAIT: "it timed out waiting for a lock that another transaction holds on the store",
@@ -244,10 +244,10 @@ def error_summary(error: BaseException) -> str:
 def _access_hint(driver_error: BaseException | None) -> str | None:
     """Return what to do about a MySQL or MariaDB privilege error or rejected login, else ``None``.
 
-    NOTE: the code does not say which database failed. The shop database is read
-    through here too, during an import, but its connection errors become ``DataError``
-    first, and a shop table its user may not read is reported as not found, because
-    MySQL and MariaDB hide it from that user.
+    NOTE: the code cannot tell which database failed. The shop database is also read
+    through here during an import. Its connection errors become ``DataError`` first,
+    though, and MySQL and MariaDB hide a table its user may not read, so that table is
+    reported as not found.
     """
     arguments = getattr(driver_error, "args", ())
     code = arguments[0] if arguments and isinstance(arguments[0], int) else None

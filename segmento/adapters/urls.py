@@ -230,7 +230,7 @@ def _mask_secret(text: str, secret: str) -> str:
 
     A secret of 1 to 3 characters is masked only where no letter or digit touches it.
     Masking it inside words garbled messages ("MySQL ***rver" for the password "se")
-    and told a reader the password through the pattern of masks, while a password that
+    and revealed the password to a reader through the pattern of masks, while a password that
     short can be guessed in a few thousand tries anyway. The password in a
     ``user:password@`` part is masked by ``_mask_in_text`` whatever its length.
     """

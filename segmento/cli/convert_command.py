@@ -58,7 +58,7 @@ def convert_command(rule: Path, form: Form | None, output: Path | None, catalog:
     files are not checked. When it has a problem, every problem is printed and nothing
     is written. The JSON form is one segment object, or a list of them when RULE contains
     several segments. JSON has no comments, so those of a .seg file are dropped, with a
-    note that says how many.
+    note that gives how many.
     """
     target = _target_form(rule, form, output)
     printer = ProblemPrinter()

@@ -181,7 +181,7 @@ def check_rule_files(
     problems in each segment of a .seg file, and the problems of every segment that
     parsed, duplicate ids and reference cycles across files included. A reference to a
     segment outside the files is a problem when ``check_references`` is true and every
-    file parsed in full; when one did not, the segment may be in that file. ``printer``
+    file parsed in full. When a file did not, the segment may be in that file. ``printer``
     keeps each file's text to show source lines.
     """
     files, expand_problems = expand_paths(paths)

@@ -1,4 +1,4 @@
-"""How validation messages name operators, text options and value shapes.
+"""The names that validation messages give operators, text options and value shapes.
 
 Problems of a rule read from DSL text use the words the DSL writes (``>``,
 ``contains any``, ``ignoring case``). Problems of a rule read from JSON, or built in
@@ -16,7 +16,7 @@ from typing import Final
 from segmento.engine.dsl.lexicon import OPERATOR_PHRASES
 from segmento.engine.errors import Location
 
-# Where two operators share a DSL phrase, the label adds the kind of value that distinguishes them.
+# Labels of the DSL's operators. Two operators that share a phrase get the kind of value that tells them apart.
 _DSL_LABELS: Final[dict[str, str]] = OPERATOR_PHRASES | {
     "in": "in [...]",
     "not_in": "not in [...]",

@@ -417,7 +417,7 @@ def test_killed_reconciliation_resumes(shop: ReconcileShop, tmp_path: Path) -> N
 def wait_for_hit(path: Path, process: subprocess.Popen[bytes], hit: int) -> None:
     """Wait until the import reaches the checkpoint of ``path`` for the ``hit``-th time.
 
-    The next hit may rewrite the file before a poll sees it gone, so the hit number
+    The next hit may rewrite the file before a poll finds it gone, so the hit number
     tells the hits apart.
     """
     deadline = time.monotonic() + 60

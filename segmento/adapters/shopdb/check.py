@@ -41,7 +41,7 @@ class CheckReport:
 
     ``database`` is the shop database URL with its password masked, when the mapping's
     URL could be resolved. ``schema_checked`` is false when the live schema could not
-    be compared (no URL, or no connection). ``notes`` say which figures are estimates
+    be compared (no URL, or no connection). ``notes`` name the figures that are estimates
     or come from a sample, because whole tables were not read.
     """
 

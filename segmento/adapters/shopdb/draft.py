@@ -12,7 +12,7 @@ names (``names``):
 - the watermark: an update-time column, preferring one that an index starts with;
 - codes from ``ENUM`` values, column comments and the distinct values of code columns.
   Those values come from an index or a sample of rows (``table_stats``), unless
-  ``exact`` asks for every row.
+  ``exact`` is true, which reads every row.
 
 Each guess keeps how confident it is and what else was considered, and
 ``draft_yaml`` writes them as comments next to the values.
@@ -56,6 +56,14 @@ REFERENCE_FIELDS: Final[dict[tuple[Role, str], Role]] = {
     ("categories", "parent"): "categories",
 }
 """Fields that hold the key of another table's row, and that table's role."""
+
+_REFERRED_BY: Final[tuple[tuple[Role, Role], ...]] = (
+    ("orders", "order_lines"),
+    ("products", "order_lines"),
+    ("customers", "orders"),
+    ("categories", "products"),
+)
+"""Each table role found through a table that refers to it, and that table's role, parents first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,21 +257,13 @@ def pick_tables(schema: Mapping[str, TableInfo]) -> tuple[dict[Role, Guess], dic
     if lines is not None:
         chosen["order_lines"] = lines
     used = {guess.value for guess in chosen.values()}
-    orders = picker.referred("orders", lines.value if lines else None, used)
-    if orders is not None:
-        chosen["orders"] = orders
-        used.add(orders.value)
-    products = picker.referred("products", lines.value if lines else None, used)
-    if products is not None:
-        chosen["products"] = products
-        used.add(products.value)
-    customers = picker.referred("customers", orders.value if orders else None, used)
-    if customers is not None:
-        chosen["customers"] = customers
-        used.add(customers.value)
-    categories = picker.referred("categories", products.value if products else None, used)
-    if categories is not None:
-        chosen["categories"] = categories
+    # Each table is looked for among those its parent refers to, parents first.
+    for role, parent in _REFERRED_BY:
+        parent_guess = chosen.get(parent)
+        guess = picker.referred(role, parent_guess.value if parent_guess else None, used)
+        if guess is not None:
+            chosen[role] = guess
+            used.add(guess.value)
     for role in ROLES:
         if role not in chosen:
             examples = ", ".join(TABLE_TERMS[role][:4])

@@ -1,6 +1,6 @@
 """Write a draft mapping as YAML, with a comment on each guess and commented-out lines for what is missing.
 
-A comment tells how confident the guess is (``high``, ``medium``, ``low``), why, and
+A comment gives how confident the guess is (``high``, ``medium``, ``low``), why, and
 what else was considered. A field, key, watermark or table that the draft could not
 find is a commented-out line that starts with ``TODO``, so the file still loads and
 ``segmento shopdb check`` names what is left to fill in.

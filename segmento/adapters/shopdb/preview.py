@@ -1,4 +1,4 @@
-"""What an import of a shop database would read: row counts, watermark ranges and converted sample rows.
+"""The preview of a shop database import: row counts, watermark ranges and converted sample rows.
 
 Unless ``exact`` is asked for, the counts and ranges come from ``table_stats`` and read
 no whole table: row counts are the database's estimates, and the watermark's range is

@@ -148,11 +148,11 @@ def sample_column(connection: sa.Connection, table: TableInfo, column: str, orde
     """Return the values of ``column`` in up to ``SAMPLE_ROWS`` rows, and which rows they are.
 
     The rows are the last by ``order`` (default: the primary key), or the first read
-    without one. The description is ``None`` when the sample holds every row of the table.
+    without one. The description is ``None`` when the sample contains every row of the table.
     """
     names = list(order if order is not None else table.primary_key)
     source = sa.table(table.name, *(sa.column(name) for name in dict.fromkeys([column, *names])))
-    # One row more than the sample tells whether the table has more rows than the sample.
+    # Reading one row more than the sample shows whether the table has more rows than the sample.
     statement = sa.select(source.c[column]).limit(SAMPLE_ROWS + 1)
     if names:
         statement = statement.order_by(*(source.c[name].desc() for name in names))

@@ -136,7 +136,7 @@ def false_at_zero(operator: str, value: Any, kind: NumberKind) -> bool:
 def means_at_least_one(operator: str, value: Any) -> bool:
     """Return whether ``count <operator> value`` is true exactly for the counts 1 and more.
 
-    Such a count test (``>= 1``, ``> 0``, ``>= 0.5``) only asks whether a matching row
+    Such a count test (``>= 1``, ``> 0``, ``>= 0.5``) only tests whether a matching row
     exists, so it needs no ``GROUP BY ... HAVING``.
     """
     if operator == "gte":
